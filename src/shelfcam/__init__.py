@@ -1,0 +1,1 @@
+"""shelfcam: a local-first camera activity log."""

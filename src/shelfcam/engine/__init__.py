@@ -1,0 +1,1 @@
+"""Pure per-device rule engine: scores in, state, events and directives out."""

@@ -1,0 +1,62 @@
+"""The one error hierarchy of shelfcam.
+
+Errors that reach HTTP carry their status and a short machine-readable code; a single
+handler in the web layer renders them as ``{"error": code, "detail": ...}``.
+"""
+
+from __future__ import annotations
+
+
+class ShelfcamError(Exception):
+    """Root of every error shelfcam raises on purpose."""
+
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+
+
+class ConfigError(ShelfcamError):
+    """A setting is missing, malformed or out of range."""
+
+    code = "config_error"
+
+
+class InvalidInput(ShelfcamError):
+    """The caller sent something we refuse (bad name, bad polygon, bad metadata)."""
+
+    status = 400
+    code = "invalid_input"
+
+
+class NotFound(ShelfcamError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ShelfcamError):
+    status = 409
+    code = "conflict"
+
+
+class DatabaseUnavailable(ShelfcamError):
+    """The database could not be reached; the caller may retry later."""
+
+    status = 503
+    code = "database_unavailable"
+
+
+class StorageError(ShelfcamError):
+    """The frame store could not read or write a file."""
+
+    status = 500
+    code = "storage_error"
+
+
+class NotYetAvailable(ShelfcamError):
+    """A command whose feature arrives in a later release."""
+
+    code = "not_yet_available"

@@ -1,0 +1,1 @@
+"""Pure image analysis: numpy arrays in, scores out."""
