@@ -1,0 +1,5 @@
+import sys
+
+from shelfcam.cli import main
+
+sys.exit(main())

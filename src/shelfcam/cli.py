@@ -1,0 +1,308 @@
+"""The ``shelfcam`` command. Each command is thin: it calls the same services as the API."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from shelfcam import devices, logs, polygons, runtime
+from shelfcam.config import Settings, load_settings
+from shelfcam.db.connect import connection
+from shelfcam.db.migrate import migrate
+from shelfcam.errors import NotYetAvailable, ShelfcamError
+
+log = logging.getLogger("shelfcam.cli")
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+EXIT_NOT_YET = 2
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, separators=(",", ":"), default=str), flush=True)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfcam.web import server
+
+    with runtime.database(settings) as url:
+        migrate(url)
+        server.run(settings, url)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    with runtime.database(settings) as url:
+        applied = migrate(url)
+    print(f"applied {len(applied)} migration(s)" if applied else "schema is up to date")
+    return 0
+
+
+def cmd_db_url(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfcam.db import embedded
+
+    if not settings.database_url and not embedded.is_running(settings.embedded_pgdata):
+        print(
+            "note: the embedded PostgreSQL is not running; it stops again when this command "
+            "ends. Start `shelfcam serve` to keep it up.",
+            file=sys.stderr,
+        )
+    with runtime.database(settings) as url:
+        print(url)
+    return 0
+
+
+def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
+    interaction = polygons.parse(args.interaction_roi, "--interaction-roi")
+    inventory = polygons.parse(args.inventory_roi, "--inventory-roi")
+
+    async def run(url: str) -> devices.NewDevice:
+        async with connection(url) as conn:
+            return await devices.add_device(conn, args.name, interaction, inventory)
+
+    with runtime.database(settings) as url:
+        migrate(url)
+        new = asyncio.run(run(url))
+    if args.json:
+        _print_json({"device_id": new.device_id, "token": new.token})
+    else:
+        print(f"device {new.device_id} added. Its token (shown only this once):\n{new.token}")
+    return 0
+
+
+def _optional_poly(text: str | None, what: str) -> polygons.Polygon | None:
+    return None if text is None else polygons.parse(text, what)
+
+
+def cmd_device_set(args: argparse.Namespace, settings: Settings) -> int:
+    interaction = _optional_poly(args.interaction_roi, "--interaction-roi")
+    inventory = _optional_poly(args.inventory_roi, "--inventory-roi")
+
+    async def run(url: str) -> int:
+        async with connection(url) as conn:
+            return await devices.set_config(
+                conn,
+                args.name,
+                interaction_roi=interaction or None,
+                inventory_roi=inventory or None,
+            )
+
+    with runtime.database(settings) as url:
+        migrate(url)
+        version = asyncio.run(run(url))
+    print(f"device {args.name} now uses roi_version {version}")
+    return 0
+
+
+def cmd_device_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(url: str) -> list[dict[str, Any]]:
+        async with connection(url) as conn:
+            return await devices.list_devices(conn)
+
+    with runtime.database(settings) as url:
+        migrate(url)
+        rows = asyncio.run(run(url))
+    for row in rows:
+        if args.json:
+            _print_json(row)
+        else:
+            seen = row["last_seen_at"] or "never"
+            state = "revoked" if row["revoked"] else "active"
+            print(
+                f"{row['device_id']:<24} {state:<8} roi_version={row['roi_version']} "
+                f"last_seen={seen}"
+            )
+    return 0
+
+
+def _not_yet(issue: str) -> Handler:
+    def handler(args: argparse.Namespace, settings: Settings) -> int:
+        raise NotYetAvailable(f"`shelfcam {args.command_name}` arrives with issue {issue}")
+
+    return handler
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfcam.demo import run_demo
+
+    return run_demo(settings)
+
+
+def _add(
+    sub: Any, name: str, handler: Handler, help_text: str, example: str
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=handler, command_name=name)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shelfcam",
+        description="shelfcam: a local-first camera activity log for shelves and pantries.",
+        epilog="example:\n  shelfcam demo",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", type=Path, help="TOML settings file (or SHELFCAM_CONFIG)")
+    parser.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log level (default: SHELFCAM_LOG_LEVEL or INFO)",
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    _add(
+        sub,
+        "serve",
+        cmd_serve,
+        "Run everything: database if needed, API, worker, scheduler.",
+        "SHELFCAM_HOST=0.0.0.0 shelfcam serve",
+    )
+    _add(sub, "api", cmd_serve, "Run the HTTP API and admin UI only.", "shelfcam api")
+    _add(sub, "worker", _not_yet("4/9"), "Run an analysis worker.", "shelfcam worker")
+    _add(sub, "migrate", cmd_migrate, "Bring the database schema up to date.", "shelfcam migrate")
+    _add(
+        sub,
+        "demo",
+        cmd_demo,
+        "Start shelfcam with demo cameras on the embedded database.",
+        "shelfcam demo",
+    )
+
+    db = _add(sub, "db", _not_yet("?"), "Database helpers.", "shelfcam db url")
+    db_sub = db.add_subparsers(title="db commands", metavar="DB_COMMAND", required=True)
+    _add(db_sub, "url", cmd_db_url, "Print the PostgreSQL URL in use.", 'psql "$(shelfcam db url)"')
+
+    device = _add(sub, "device", _not_yet("?"), "Manage cameras.", "shelfcam device list")
+    dev_sub = device.add_subparsers(
+        title="device commands", metavar="DEVICE_COMMAND", required=True
+    )
+    full = polygons.to_text(polygons.FULL_FRAME)
+    add = _add(
+        dev_sub,
+        "add",
+        cmd_device_add,
+        "Add a camera and print its token once.",
+        "shelfcam device add pantry --inventory-roi '0.1,0.3 0.9,0.3 0.9,0.9 0.1,0.9'",
+    )
+    add.add_argument("name", help="device name: a-z, 0-9, '-', '_' (max 63)")
+    add.add_argument(
+        "--interaction-roi",
+        default=full,
+        metavar="POLY",
+        help="where hands reach in: 'x,y x,y x,y ...' in 0..1 (default: all)",
+    )
+    add.add_argument(
+        "--inventory-roi",
+        default=full,
+        metavar="POLY",
+        help="where the stock is: 'x,y x,y x,y ...' in 0..1 (default: all)",
+    )
+    add.add_argument("--json", action="store_true", help='print {"device_id", "token"}')
+    dset = _add(
+        dev_sub,
+        "set",
+        cmd_device_set,
+        "Change a camera's ROIs (a new roi_version).",
+        "shelfcam device set pantry --inventory-roi '0.1,0.3 0.9,0.3 0.9,0.9 0.1,0.9'",
+    )
+    dset.add_argument("name")
+    dset.add_argument("--interaction-roi", metavar="POLY")
+    dset.add_argument("--inventory-roi", metavar="POLY")
+    dlist = _add(dev_sub, "list", cmd_device_list, "List cameras.", "shelfcam device list --json")
+    dlist.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    events = _add(
+        sub,
+        "events",
+        _not_yet("4/9"),
+        "List events.",
+        "shelfcam events --type stock_changed --since 2026-01-01 --json",
+    )
+    events.add_argument("--device")
+    events.add_argument("--type")
+    events.add_argument("--since")
+    events.add_argument("--json", action="store_true")
+
+    retention = _add(sub, "retention", _not_yet("?"), "Retention.", "shelfcam retention run")
+    ret_sub = retention.add_subparsers(
+        title="retention commands", metavar="RETENTION_COMMAND", required=True
+    )
+    rrun = _add(
+        ret_sub,
+        "run",
+        _not_yet("6/9"),
+        "Delete expired frames now.",
+        "shelfcam retention run --dry-run --json",
+    )
+    rrun.add_argument("--dry-run", action="store_true")
+    rrun.add_argument("--json", action="store_true")
+
+    replay = _add(
+        sub,
+        "replay",
+        _not_yet("2/9"),
+        "Send a folder of JPEGs like a camera.",
+        "shelfcam replay frames/ --url http://127.0.0.1:8000 --token shc_...",
+    )
+    replay.add_argument("path")
+    replay.add_argument("--url", required=True)
+    replay.add_argument("--token", required=True)
+    replay.add_argument("--fps", type=float, default=2.0)
+    replay.add_argument("--speed", type=float, default=1.0)
+    replay.add_argument("--loop", action="store_true")
+
+    evaluate = _add(
+        sub, "eval", _not_yet("5/9"), "Measure precision and recall.", "shelfcam eval synthetic"
+    )
+    evaluate.add_argument("suite", nargs="?", default="synthetic")
+
+    admin = _add(sub, "admin", _not_yet("?"), "Admin accounts.", "shelfcam admin set-password")
+    admin_sub = admin.add_subparsers(title="admin commands", metavar="ADMIN_COMMAND", required=True)
+    _add(
+        admin_sub,
+        "set-password",
+        _not_yet("7/9"),
+        "Set the admin password.",
+        "shelfcam admin set-password",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        overrides = {"log_level": args.log_level} if args.log_level else {}
+        settings = load_settings(args.config, **overrides)
+    except ShelfcamError as err:
+        print(f"shelfcam: {err.detail}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level)
+    runtime.install_signal_handlers()
+    handler: Handler = args.handler
+    try:
+        return handler(args, settings)
+    except NotYetAvailable as err:
+        print(f"shelfcam: {err.detail}", file=sys.stderr)
+        return EXIT_NOT_YET
+    except ShelfcamError as err:
+        print(f"shelfcam: error: {err.detail}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

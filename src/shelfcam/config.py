@@ -1,0 +1,169 @@
+"""Settings: environment variables ``SHELFCAM_*`` and an optional TOML file.
+
+Precedence, highest first: explicit arguments, environment, the TOML file, defaults.
+The TOML file is named by ``--config`` or ``SHELFCAM_CONFIG``; its keys are the field
+names below (``data_dir = "/var/lib/shelfcam"``). Every field carries a description and
+bounds; docs/configuration.md lists them all (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from shelfcam.errors import ConfigError
+
+ENV_PREFIX = "SHELFCAM_"
+CONFIG_ENV = "SHELFCAM_CONFIG"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class Settings(BaseSettings):
+    """Every setting shelfcam reads. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(
+        default=Path("shelfcam-data"),
+        description="Folder for frames (staging/, events/, thumbs/) and the embedded "
+        "PostgreSQL (postgres/). Relative paths are taken from the working directory.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL connection URL (postgresql://user@host:port/db). Unset: "
+        "shelfcam starts an embedded PostgreSQL under <data_dir>/postgres.",
+    )
+    host: str = Field(
+        default="127.0.0.1",
+        min_length=1,
+        description="Address the HTTP server listens on; 0.0.0.0 to accept cameras on the network.",
+    )
+    port: int = Field(default=8000, ge=1, le=65535, description="HTTP port.")
+    log_level: LogLevel = Field(default="INFO", description="Least severe log level shown.")
+    event_retention_days: int = Field(
+        default=7,
+        ge=1,
+        le=3650,
+        description="Event frames (pre/post/during, thumbnails, overlays) older than this "
+        "are deleted; the events themselves stay.",
+    )
+    staging_retention_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 7,
+        description="Upper bound on how long any staging frame is kept.",
+    )
+    db_pool_size: int = Field(
+        default=10,
+        ge=2,
+        le=200,
+        description="Connections the HTTP server keeps open to PostgreSQL.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (e.g. postgresql://user@host:5432/db)")
+        return value
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        return self.data_dir.resolve() / "postgres"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlValues(settings_cls, _toml_values.get()))
+
+
+class _TomlValues(PydanticBaseSettingsSource):
+    """The already-parsed TOML file, below the environment in precedence."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._values = values
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+_toml_values: ContextVar[dict[str, Any]] = ContextVar("_toml_values", default={})  # noqa: B039
+
+
+def _field_env(name: str) -> str:
+    return f"{ENV_PREFIX}{name.upper()}"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as err:
+        raise ConfigError(f"config file {path} does not exist") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config file {path} is not valid TOML: {err}") from err
+
+
+def _explain(err: ValidationError, source: str) -> str:
+    lines = []
+    for problem in err.errors():
+        field = ".".join(str(part) for part in problem["loc"]) or "?"
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"unknown setting {field!r} in {source}")
+            continue
+        shown = problem.get("input")
+        lines.append(
+            f"invalid setting {_field_env(field)} ({field} in a config file): "
+            f"{problem['msg']}; got {shown!r}"
+        )
+    return "\n".join(lines)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings, raising :class:`ConfigError` with a readable message."""
+    if config_file is None and os.environ.get(CONFIG_ENV):
+        config_file = Path(os.environ[CONFIG_ENV])
+    file_values: dict[str, Any] = {}
+    source = "the environment"
+    if config_file is not None:
+        file_values = _read_toml(config_file)
+        source = f"{config_file}"
+    token = _toml_values.set(file_values)
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        raise ConfigError(_explain(err, source)) from err
+    finally:
+        _toml_values.reset(token)
+
+
+def documented_settings() -> dict[str, str]:
+    """Env var name -> description, for docs and the documentation test."""
+    return {
+        _field_env(name): field.description or "" for name, field in Settings.model_fields.items()
+    }

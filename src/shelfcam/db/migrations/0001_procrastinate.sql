@@ -1,0 +1,3 @@
+-- The schema of the procrastinate queue, as shipped by the pinned procrastinate release.
+-- The migration runner substitutes the line below with that schema (procrastinate/sql/schema.sql).
+-- @include procrastinate:sql/schema.sql

@@ -1,0 +1,123 @@
+"""Devices: names, tokens and configuration, shared by the CLI and the API.
+
+A device's name is its ``device_id`` everywhere (tables, file paths, queue lock), so it is
+a strict ASCII slug. Its token is 256 random bits shown once; only a SHA-256 of it is
+stored. A slow password hash would add nothing against guessing a 256-bit secret and
+would cost every upload milliseconds (docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from shelfcam import polygons
+from shelfcam.db import devices as queries
+from shelfcam.db.types import Conn, Row
+from shelfcam.errors import Conflict, InvalidInput, NotFound
+
+DEVICE_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+# Names that some file systems treat specially; refused so a data dir can move anywhere.
+_RESERVED = (
+    {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
+)
+TOKEN_PREFIX = "shc_"  # noqa: S105 - a prefix that makes tokens recognisable, not a secret
+
+
+def validate_device_id(name: str) -> str:
+    """Return ``name`` if it is a valid device id, else raise :class:`InvalidInput`."""
+    if not isinstance(name, str) or not DEVICE_ID_PATTERN.fullmatch(name) or not name.isascii():
+        raise InvalidInput(
+            f"device name {name!r} is not valid: use 1-63 characters a-z, 0-9, '-' or '_', "
+            "starting with a letter or digit"
+        )
+    if name in _RESERVED:
+        raise InvalidInput(f"device name {name!r} is reserved; choose another")
+    return name
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(b"shelfcam-device-token:" + token.encode()).digest()
+
+
+@dataclass(frozen=True)
+class NewDevice:
+    device_id: str
+    token: str
+
+
+def device_json(row: Row) -> dict[str, Any]:
+    """The public view of a device row (no token hash)."""
+    return {
+        "device_id": row["device_id"],
+        "created_at": row["created_at"].isoformat(),
+        "last_seen_at": row["last_seen_at"].isoformat() if row["last_seen_at"] else None,
+        "revoked": row["revoked"],
+        "roi_version": row["roi_version"],
+        "interaction_roi": row["interaction_roi"],
+        "inventory_roi": row["inventory_roi"],
+        "thresholds": row["thresholds"],
+        "privacy_blur": row["privacy_blur"],
+    }
+
+
+async def add_device(
+    conn: Conn,
+    name: str,
+    interaction_roi: polygons.Polygon = polygons.FULL_FRAME,
+    inventory_roi: polygons.Polygon = polygons.FULL_FRAME,
+) -> NewDevice:
+    device_id = validate_device_id(name)
+    token = new_token()
+    created = await queries.insert_device(
+        conn,
+        device_id,
+        hash_token(token),
+        polygons.to_json(interaction_roi),
+        polygons.to_json(inventory_roi),
+    )
+    if not created:
+        raise Conflict(f"device {device_id!r} already exists")
+    return NewDevice(device_id, token)
+
+
+async def set_config(
+    conn: Conn,
+    name: str,
+    *,
+    interaction_roi: polygons.Polygon | None = None,
+    inventory_roi: polygons.Polygon | None = None,
+    thresholds: dict[str, Any] | None = None,
+    privacy_blur: bool | None = None,
+) -> int:
+    """Store a new configuration version for the device; return its roi_version."""
+    device_id = validate_device_id(name)
+    if (
+        interaction_roi is None
+        and inventory_roi is None
+        and thresholds is None
+        and (privacy_blur is None)
+    ):
+        raise InvalidInput("nothing to change: give a ROI, thresholds or the privacy option")
+    version = await queries.insert_config(
+        conn,
+        device_id,
+        interaction_roi=None if interaction_roi is None else polygons.to_json(interaction_roi),
+        inventory_roi=None if inventory_roi is None else polygons.to_json(inventory_roi),
+        thresholds=thresholds,
+        privacy_blur=privacy_blur,
+    )
+    if version is None:
+        raise NotFound(f"no device named {device_id!r}")
+    return version
+
+
+async def list_devices(conn: Conn) -> list[dict[str, Any]]:
+    return [device_json(row) for row in await queries.list_devices(conn)]

@@ -1,0 +1,63 @@
+"""Prometheus metrics of one process: counters and histograms in a registry of its own.
+
+/metrics renders these; they hold counts and timings per device, never a token, an image
+or an event's contents.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST as PROMETHEUS_CONTENT_TYPE
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+__all__ = ["PROMETHEUS_CONTENT_TYPE", "Metrics"]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.frames = Counter(
+            "shelfcam_ingest_frames",
+            "Frames accepted by ingest (new, not retries)",
+            ["device"],
+            registry=self.registry,
+        )
+        self.duplicates = Counter(
+            "shelfcam_ingest_duplicates",
+            "Retried frames recognised as already received",
+            ["device"],
+            registry=self.registry,
+        )
+        self.bytes = Counter(
+            "shelfcam_ingest_bytes",
+            "JPEG bytes accepted by ingest",
+            ["device"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "shelfcam_ingest_errors",
+            "Uploads refused, by reason",
+            ["device", "code"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "shelfcam_ingest_seconds",
+            "Ingest request handling time",
+            ["device"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
+        self.frames_analyzed = Counter(
+            "shelfcam_frames_analyzed",
+            "Frames analysed by the worker, by outcome",
+            ["device", "status"],
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "shelfcam_events",
+            "Events emitted, by type",
+            ["device", "event_type"],
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return bytes(generate_latest(self.registry))

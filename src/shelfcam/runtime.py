@@ -1,0 +1,62 @@
+"""Process life-cycle: the database a command uses, and a clean stop on any signal.
+
+A command that needs the database runs inside :func:`database`. With
+``SHELFCAM_DATABASE_URL`` set it is that server; unset, the embedded PostgreSQL of the
+data dir, started if needed and stopped again when the process that started it ends: on
+a normal exit, SIGINT, SIGTERM, a repeated signal (Ctrl-C twice) or a SIGTERM sent to the
+whole process group at once. The embedded postmaster runs in a session of its own, so a
+group signal never reaches it; only its owner (this module) stops it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from types import FrameType
+
+from shelfcam.config import Settings
+from shelfcam.db import embedded
+
+log = logging.getLogger(__name__)
+
+_TERMINATING = (signal.SIGINT, signal.SIGTERM)
+
+
+def _ignore_repeats(signum: int, frame: FrameType | None) -> None:
+    log.info("action=signal_ignored signal=%s reason=already_stopping", signal.Signals(signum).name)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """First SIGINT/SIGTERM: unwind (running every ``finally``); later ones are ignored."""
+    for sig in _TERMINATING:
+        signal.signal(sig, _ignore_repeats)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(128 + signum)
+
+
+def install_signal_handlers() -> None:
+    """Turn SIGTERM into an orderly unwind, as Ctrl-C already is.
+
+    Servers (uvicorn) and workers install their own handlers while they run and restore
+    these afterwards; uvicorn then re-raises the signal it caught, which lands here.
+    """
+    for sig in _TERMINATING:
+        signal.signal(sig, _terminate)
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """Yield the database URL to use for the lifetime of the block."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    server = embedded.acquire(settings.embedded_pgdata)
+    try:
+        yield server.url()
+    finally:
+        for sig in _TERMINATING:
+            signal.signal(sig, _ignore_repeats)
+        embedded.release(server)

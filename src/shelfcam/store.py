@@ -1,0 +1,252 @@
+"""The frame store: JPEG files under the data dir, in the seed's layout.
+
+    staging/<device_id>/<YYYY-MM-DD>/<capture_id>.jpg
+    events/<device_id>/<YYYY-MM-DD>/<event_id>/{pre,post,during,annotated}.jpg
+    thumbs/<device_id>/<YYYY-MM-DD>/<event_id>/thumb.jpg
+    debug/<device_id>/<YYYY-MM-DD>/<capture_id>.jpg
+
+The database stores each file's ``storage_uri``: its path relative to the data dir, with
+forward slashes. Every path is built from checked parts (a device slug, a date, a UUID,
+a known role) and every URI read back is parsed against the same rules, so nothing from
+outside can name a file outside the store.
+
+Writes are atomic: a temporary file in the same folder, renamed into place, so a crash
+never leaves a half JPEG under a final name. Event frames are fsynced (file and folder)
+before their database commit; staging frames are not (a staging frame lost to a power
+cut is marked failed by the worker).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import re
+import secrets
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from shelfcam.devices import validate_device_id
+from shelfcam.errors import InvalidInput, StorageError
+
+log = logging.getLogger(__name__)
+
+Area = Literal["staging", "events", "thumbs", "debug"]
+EventRole = Literal["pre", "post", "during", "annotated", "thumb"]
+EVENT_ROLES: tuple[EventRole, ...] = ("pre", "post", "during", "annotated", "thumb")
+AREAS: tuple[Area, ...] = ("staging", "events", "thumbs", "debug")
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@dataclass(frozen=True)
+class FreeSpace:
+    total_bytes: int
+    free_bytes: int
+
+    @property
+    def free_fraction(self) -> float:
+        return self.free_bytes / self.total_bytes if self.total_bytes else 0.0
+
+
+def _check_uuid(value: uuid.UUID | str) -> str:
+    text = str(value)
+    if not _UUID.fullmatch(text):
+        raise InvalidInput(f"{text!r} is not a UUID")
+    return text
+
+
+def _day(value: date) -> str:
+    return value.isoformat()
+
+
+def staging_uri(device_id: str, day: date, capture_id: uuid.UUID) -> str:
+    return f"staging/{validate_device_id(device_id)}/{_day(day)}/{_check_uuid(capture_id)}.jpg"
+
+
+def debug_uri(device_id: str, day: date, capture_id: uuid.UUID) -> str:
+    return f"debug/{validate_device_id(device_id)}/{_day(day)}/{_check_uuid(capture_id)}.jpg"
+
+
+def event_uri(device_id: str, day: date, event_id: uuid.UUID, role: EventRole) -> str:
+    if role not in EVENT_ROLES:
+        raise InvalidInput(f"{role!r} is not an event image role")
+    area = "thumbs" if role == "thumb" else "events"
+    return f"{area}/{validate_device_id(device_id)}/{_day(day)}/{_check_uuid(event_id)}/{role}.jpg"
+
+
+def event_folder_uri(
+    area: Literal["events", "thumbs"], device_id: str, day: date, event_id: uuid.UUID
+) -> str:
+    return f"{area}/{validate_device_id(device_id)}/{_day(day)}/{_check_uuid(event_id)}"
+
+
+def check_uri(uri: str) -> str:
+    """Return ``uri`` if it is a path this store could have made, else raise."""
+    parts = uri.split("/")
+    ok = len(parts) >= 3 and parts[0] in AREAS
+    if ok:
+        try:
+            validate_device_id(parts[1])
+        except InvalidInput:
+            ok = False
+    if ok and parts[0] in ("staging", "debug"):
+        ok = (
+            len(parts) == 4
+            and bool(_DATE.fullmatch(parts[2]))
+            and parts[3].endswith(".jpg")
+            and bool(_UUID.fullmatch(parts[3][:-4]))
+        )
+    elif ok:
+        ok = (
+            3 <= len(parts) <= 5
+            and bool(_DATE.fullmatch(parts[2]))
+            and (len(parts) < 4 or bool(_UUID.fullmatch(parts[3])))
+            and (len(parts) < 5 or parts[4] in {f"{r}.jpg" for r in EVENT_ROLES})
+        )
+    if not ok:
+        raise InvalidInput(f"{uri!r} is not a frame store path")
+    return uri
+
+
+class FrameStore:
+    """Files under one root folder (the data dir)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def path(self, uri: str) -> Path:
+        return self.root.joinpath(*check_uri(uri).split("/"))
+
+    def _write(self, uri: str, data: bytes, *, durable: bool) -> str:
+        final = self.path(uri)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            with tmp.open("xb") as handle:
+                handle.write(data)
+                if durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            tmp.replace(final)
+            if durable:
+                _fsync_dir(final.parent)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            raise StorageError(f"could not write {uri}: {err.strerror}") from err
+        return uri
+
+    def write_staging(self, device_id: str, day: date, capture_id: uuid.UUID, data: bytes) -> str:
+        return self._write(staging_uri(device_id, day, capture_id), data, durable=False)
+
+    def write_debug(self, device_id: str, day: date, capture_id: uuid.UUID, data: bytes) -> str:
+        return self._write(debug_uri(device_id, day, capture_id), data, durable=False)
+
+    def write_event_image(
+        self, device_id: str, day: date, event_id: uuid.UUID, role: EventRole, data: bytes
+    ) -> str:
+        """Write an event image durably (fsynced) and return its URI."""
+        return self._write(event_uri(device_id, day, event_id, role), data, durable=True)
+
+    def promote(
+        self, source_uri: str, device_id: str, day: date, event_id: uuid.UUID, role: EventRole
+    ) -> str:
+        """Make a staging frame an event frame (durably) and return the event URI.
+
+        The event file is a hard link to the staging file where the file system allows
+        (no copy), else a copy. The staging name is left in place: the caller deletes it
+        once nothing else needs it (one frame can be the ``post`` of one event and the
+        ``pre`` of the next).
+        """
+        source = self.path(source_uri)
+        uri = event_uri(device_id, day, event_id, role)
+        final = self.path(uri)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            try:
+                os.link(source, tmp)
+            except OSError as err:
+                if err.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                    raise
+                shutil.copyfile(source, tmp)
+            with tmp.open("rb+") as handle:
+                os.fsync(handle.fileno())
+            tmp.replace(final)
+            _fsync_dir(final.parent)
+        except FileNotFoundError:
+            tmp.unlink(missing_ok=True)
+            raise
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            raise StorageError(f"could not promote {source_uri}: {err.strerror}") from err
+        return uri
+
+    def read(self, uri: str) -> bytes:
+        try:
+            return self.path(uri).read_bytes()
+        except FileNotFoundError:
+            raise
+        except OSError as err:
+            raise StorageError(f"could not read {uri}: {err.strerror}") from err
+
+    def exists(self, uri: str) -> bool:
+        return self.path(uri).is_file()
+
+    def delete(self, uri: str) -> int:
+        """Delete one file; return the bytes freed (0 if it was already gone)."""
+        target = self.path(uri)
+        try:
+            size = target.stat().st_size
+            target.unlink()
+        except FileNotFoundError:
+            return 0
+        return size
+
+    def delete_tree(self, uri: str) -> int:
+        """Delete an event folder and everything in it; return the bytes freed."""
+        target = self.path(uri)
+        freed = 0
+        if not target.is_dir():
+            return 0
+        for child in target.iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                freed += child.stat().st_size
+                child.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            target.rmdir()
+        return freed
+
+    def prune_empty_dirs(self, area: Area) -> int:
+        """Remove empty device/date/event folders under ``area``; return how many."""
+        base = self.root / area
+        removed = 0
+        if not base.is_dir():
+            return 0
+        for folder in sorted((p for p in base.rglob("*") if p.is_dir()), reverse=True):
+            try:
+                folder.rmdir()
+                removed += 1
+            except OSError as err:
+                if err.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT):
+                    raise
+        return removed
+
+    def free_space(self) -> FreeSpace:
+        self.root.mkdir(parents=True, exist_ok=True)
+        usage = shutil.disk_usage(self.root)
+        return FreeSpace(usage.total, usage.free)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

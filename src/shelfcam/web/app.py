@@ -1,0 +1,51 @@
+"""The app factory: settings, pool, store and metrics built once and handed to routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from shelfcam import __version__
+from shelfcam.config import Settings
+from shelfcam.db.connect import open_pool
+from shelfcam.metrics import Metrics
+from shelfcam.store import FrameStore
+from shelfcam.web import errors, health
+from shelfcam.web.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, database_url: str) -> FastAPI:
+    """Build the ASGI app. The database must already be migrated."""
+    context = AppContext(
+        settings=settings,
+        database_url=database_url,
+        store=FrameStore(settings.data_dir),
+        metrics=Metrics(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        context.pool = await open_pool(database_url, size=settings.db_pool_size)
+        log.info("action=api_started")
+        try:
+            yield
+        finally:
+            await context.pool.close()
+            context.pool = None
+            log.info("action=api_stopped")
+
+    app = FastAPI(
+        title="shelfcam",
+        version=__version__,
+        summary="Local-first camera activity log",
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    errors.install(app)
+    app.include_router(health.router)
+    return app

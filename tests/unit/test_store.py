@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from shelfcam import store
+from shelfcam.devices import validate_device_id
+from shelfcam.errors import InvalidInput, StorageError
+from shelfcam.store import FrameStore
+
+DAY = date(2026, 11, 26)
+JPEG = b"\xff\xd8\xff" + b"x" * 100 + b"\xff\xd9"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../x",
+        "/etc",
+        "a/b",
+        "CON",
+        "con",
+        "Cam1",
+        "cаm1",
+        "cam\u00a01",
+        "",
+        "-cam",
+        "a" * 64,
+        "cam.1",
+        "cam 1",
+        "ｃａｍ",
+        "cam1\n",
+        "..",
+    ],
+)
+def test_bad_device_names_are_refused(name: str) -> None:
+    with pytest.raises(InvalidInput):
+        validate_device_id(name)
+
+
+@pytest.mark.parametrize("name", ["cam1", "pantry-left", "a", "fridge_2", "0", "a" * 63])
+def test_good_device_names(name: str) -> None:
+    assert validate_device_id(name) == name
+
+
+def test_layout_matches_the_seed(tmp_path: Path) -> None:
+    frames = FrameStore(tmp_path)
+    capture_id = uuid.uuid4()
+    uri = frames.write_staging("cam1", DAY, capture_id, JPEG)
+    assert uri == f"staging/cam1/2026-11-26/{capture_id}.jpg"
+    assert (tmp_path / uri).read_bytes() == JPEG
+    event_id = uuid.uuid4()
+    pre = frames.promote(uri, "cam1", DAY, event_id, "pre")
+    assert pre == f"events/cam1/2026-11-26/{event_id}/pre.jpg"
+    assert frames.read(pre) == JPEG
+    assert frames.exists(uri)  # staging is left for the caller to delete
+    thumb = frames.write_event_image("cam1", DAY, event_id, "thumb", b"t")
+    assert thumb == f"thumbs/cam1/2026-11-26/{event_id}/thumb.jpg"
+
+
+def test_no_temporary_files_remain_and_writes_replace_whole(tmp_path: Path) -> None:
+    frames = FrameStore(tmp_path)
+    capture_id = uuid.uuid4()
+    frames.write_staging("cam1", DAY, capture_id, JPEG)
+    frames.write_staging("cam1", DAY, capture_id, JPEG[:10])
+    folder = tmp_path / "staging/cam1/2026-11-26"
+    assert [p.name for p in folder.iterdir()] == [f"{capture_id}.jpg"]
+    assert (folder / f"{capture_id}.jpg").read_bytes() == JPEG[:10]
+
+
+def test_write_failing_midway_leaves_no_final_or_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frames = FrameStore(tmp_path)
+    capture_id = uuid.uuid4()
+
+    def broken_replace(self: Path, target: Path) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "replace", broken_replace)
+    with pytest.raises(StorageError, match="No space left"):
+        frames.write_event_image("cam1", DAY, capture_id, "pre", JPEG)
+    folder = tmp_path / f"events/cam1/2026-11-26/{capture_id}"
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "../etc/passwd",
+        "/etc/passwd",
+        "staging/../../etc/passwd",
+        "staging/cam1/2026-11-26/../../x.jpg",
+        "staging/CON/2026-11-26/00000000-0000-0000-0000-000000000000.jpg",
+        "staging/cam1/2026-11-26/not-a-uuid.jpg",
+        "events/cam1/2026-11-26/00000000-0000-0000-0000-000000000000/evil.sh",
+        "secrets/cam1/2026-11-26/00000000-0000-0000-0000-000000000000.jpg",
+        "staging/cam1/26-11-2026/00000000-0000-0000-0000-000000000000.jpg",
+    ],
+)
+def test_uris_outside_the_layout_are_refused(tmp_path: Path, uri: str) -> None:
+    with pytest.raises(InvalidInput):
+        FrameStore(tmp_path).path(uri)
+
+
+def test_delete_and_prune(tmp_path: Path) -> None:
+    frames = FrameStore(tmp_path)
+    uri = frames.write_staging("cam1", DAY, uuid.uuid4(), JPEG)
+    assert frames.delete(uri) == len(JPEG)
+    assert frames.delete(uri) == 0
+    event_id = uuid.uuid4()
+    frames.write_event_image("cam1", DAY, event_id, "pre", JPEG)
+    frames.write_event_image("cam1", DAY, event_id, "post", JPEG)
+    folder = store.event_folder_uri("events", "cam1", DAY, event_id)
+    assert frames.delete_tree(folder) == 2 * len(JPEG)
+    assert not (tmp_path / folder).exists()
+    assert frames.prune_empty_dirs("events") == 2  # date and device folders
+    assert frames.prune_empty_dirs("staging") == 2
+    assert list((tmp_path / "events").iterdir()) == []
+
+
+def test_free_space_report(tmp_path: Path) -> None:
+    report = FrameStore(tmp_path).free_space()
+    assert report.total_bytes > 0
+    assert 0 <= report.free_bytes <= report.total_bytes
+    assert 0.0 <= report.free_fraction <= 1.0
