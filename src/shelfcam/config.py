@@ -66,6 +66,50 @@ class Settings(BaseSettings):
         le=24 * 7,
         description="Upper bound on how long any staging frame is kept.",
     )
+    staging_window_minutes: int = Field(
+        default=10,
+        ge=1,
+        le=24 * 60,
+        description="How long a frame counts as fresh: a camera timestamp older than this is "
+        "not trusted, a retry without seq within it is a duplicate, and an unreferenced "
+        "staging frame older than this is deleted.",
+    )
+    max_frame_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=16 * 1024,
+        le=64 * 1024 * 1024,
+        description="Largest upload accepted (bytes); bigger bodies get 413 before they are read.",
+    )
+    rate_limit_fps: float = Field(
+        default=50.0,
+        gt=0,
+        le=10_000,
+        description="Sustained frames per second one camera may send before 429.",
+    )
+    rate_limit_burst: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="Frames a camera may send at once above the sustained rate.",
+    )
+    min_free_disk_mb: int = Field(
+        default=200,
+        ge=0,
+        le=10_000_000,
+        description="Ingest refuses frames with 507 when the data dir has less free space (MiB).",
+    )
+    idle_interval_ms: int = Field(
+        default=1000,
+        ge=50,
+        le=3_600_000,
+        description="Interval between frames the camera is told to use when nothing happens.",
+    )
+    burst_interval_ms: int = Field(
+        default=200,
+        ge=20,
+        le=60_000,
+        description="Interval the camera is told to use while an interaction is open.",
+    )
     db_pool_size: int = Field(
         default=10,
         ge=2,

@@ -31,6 +31,13 @@ class InvalidInput(ShelfcamError):
     status = 400
     code = "invalid_input"
 
+    def __init__(
+        self, detail: str, *, code: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail, headers=headers)
+        if code is not None:
+            self.code = code
+
 
 class NotFound(ShelfcamError):
     status = 404
@@ -60,3 +67,37 @@ class NotYetAvailable(ShelfcamError):
     """A command whose feature arrives in a later release."""
 
     code = "not_yet_available"
+
+
+class Unauthorized(ShelfcamError):
+    status = 401
+    code = "unauthorized"
+
+
+class PayloadTooLarge(ShelfcamError):
+    status = 413
+    code = "payload_too_large"
+
+
+class NotAJpeg(ShelfcamError):
+    """The body (or its image part) does not start with a JPEG start-of-image marker."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class InvalidJpeg(ShelfcamError):
+    """Starts like a JPEG but the header is broken, it is truncated or its size is absurd."""
+
+    status = 422
+    code = "invalid_jpeg"
+
+
+class RateLimited(ShelfcamError):
+    status = 429
+    code = "rate_limited"
+
+
+class InsufficientStorage(ShelfcamError):
+    status = 507
+    code = "insufficient_storage"

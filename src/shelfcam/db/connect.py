@@ -9,6 +9,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from shelfcam.db.types import Pool, Row
 from shelfcam.errors import DatabaseUnavailable
 
 RETRY_AFTER_S = 5
@@ -38,10 +39,11 @@ async def translate_errors_async() -> AsyncIterator[None]:
         raise _unavailable(err) from err
 
 
-async def open_pool(url: str, *, size: int, name: str = "shelfcam") -> AsyncConnectionPool:
+async def open_pool(url: str, *, size: int, name: str = "shelfcam") -> Pool:
     """An open async pool whose connections return rows as dicts."""
-    pool: AsyncConnectionPool = AsyncConnectionPool(
+    pool: Pool = AsyncConnectionPool(
         url,
+        connection_class=psycopg.AsyncConnection[Row],
         min_size=min(2, size),
         max_size=size,
         kwargs={"row_factory": dict_row, "autocommit": True},

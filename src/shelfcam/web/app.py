@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from shelfcam import __version__
+from shelfcam import __version__, queue
 from shelfcam.config import Settings
 from shelfcam.db.connect import open_pool
+from shelfcam.ingest.service import Ingestor
 from shelfcam.metrics import Metrics
 from shelfcam.store import FrameStore
-from shelfcam.web import errors, health
+from shelfcam.web import errors, health, ingest
 from shelfcam.web.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -30,12 +31,17 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        context.pool = await open_pool(database_url, size=settings.db_pool_size)
+        pool = context.pool = await open_pool(database_url, size=settings.db_pool_size)
+        queue_app = queue.build_app()
+        await queue_app.open_async(pool)
+        context.ingestor = Ingestor(settings, pool, context.store, queue_app)
         log.info("action=api_started")
         try:
             yield
         finally:
-            await context.pool.close()
+            context.ingestor = None
+            await queue_app.close_async()
+            await pool.close()
             context.pool = None
             log.info("action=api_stopped")
 
@@ -48,4 +54,5 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.context = context
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(ingest.router)
     return app

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Request
-from psycopg_pool import AsyncConnectionPool
 
 from shelfcam.config import Settings
+from shelfcam.db.types import Pool
+from shelfcam.ingest.service import Ingestor
 from shelfcam.metrics import Metrics
 from shelfcam.store import FrameStore
 
@@ -18,12 +19,18 @@ class AppContext:
     database_url: str
     store: FrameStore
     metrics: Metrics
-    pool: AsyncConnectionPool | None = None
+    pool: Pool | None = None
+    ingestor: Ingestor | None = None
 
-    def require_pool(self) -> AsyncConnectionPool:
+    def require_pool(self) -> Pool:
         if self.pool is None:  # only before the lifespan has started
             raise RuntimeError("the database pool is not open yet")
         return self.pool
+
+    def require_ingestor(self) -> Ingestor:
+        if self.ingestor is None:
+            raise RuntimeError("ingest is not ready yet")
+        return self.ingestor
 
 
 def get_context(request: Request) -> AppContext:

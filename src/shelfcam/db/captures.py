@@ -1,0 +1,115 @@
+"""Queries on captures for the ingest fast path."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from shelfcam.db.types import Conn, Row
+
+_INSERT = """
+WITH ins AS (
+    INSERT INTO captures (
+        capture_id, device_id, received_at, device_seq, boot_id, captured_at, storage_uri,
+        storage_class, analysis_status, sha256_hex, byte_size, width, height, meta)
+    VALUES (
+        %(capture_id)s, %(device_id)s, %(received_at)s, %(device_seq)s, %(boot_id)s,
+        %(captured_at)s, %(storage_uri)s, 'staging', 'queued', %(sha256_hex)s, %(byte_size)s,
+        %(width)s, %(height)s, %(meta)s)
+    ON CONFLICT (device_id, boot_id, device_seq) WHERE device_seq IS NOT NULL DO NOTHING
+    RETURNING capture_id
+)
+SELECT (SELECT capture_id FROM ins) AS capture_id, s.burst_until, s.snapshot_requested_at
+FROM (SELECT 1) AS one
+LEFT JOIN device_state s ON s.device_id = %(device_id)s
+"""
+
+_BY_SEQ = """
+SELECT capture_id, received_at FROM captures
+WHERE device_id = %s AND boot_id = %s AND device_seq = %s
+"""
+
+_RECENT_SAME_CONTENT = """
+SELECT capture_id, received_at FROM captures
+WHERE device_id = %s AND sha256_hex = %s AND device_seq IS NULL AND received_at > %s
+ORDER BY received_at DESC LIMIT 1
+"""
+
+_DIRECTIVE = """
+SELECT burst_until, snapshot_requested_at FROM device_state WHERE device_id = %s
+"""
+
+
+async def insert_staging(
+    conn: Conn,
+    *,
+    capture_id: uuid.UUID,
+    device_id: str,
+    received_at: datetime,
+    device_seq: int | None,
+    boot_id: str,
+    captured_at: datetime | None,
+    storage_uri: str,
+    sha256_hex: str,
+    byte_size: int,
+    width: int,
+    height: int,
+    meta: dict[str, Any],
+) -> Row:
+    """Insert a queued staging capture; ``capture_id`` is None in the result if the
+    device already sent this (boot, seq). Also returns the device's directive columns."""
+    cur = await conn.execute(
+        _INSERT,
+        {
+            "capture_id": capture_id,
+            "device_id": device_id,
+            "received_at": received_at,
+            "device_seq": device_seq,
+            "boot_id": boot_id,
+            "captured_at": captured_at,
+            "storage_uri": storage_uri,
+            "sha256_hex": sha256_hex,
+            "byte_size": byte_size,
+            "width": width,
+            "height": height,
+            "meta": Jsonb(meta),
+        },
+    )
+    row = await cur.fetchone()
+    assert row is not None  # the SELECT always yields one row
+    return row
+
+
+async def find_by_seq(conn: Conn, device_id: str, boot_id: str, device_seq: int) -> Row | None:
+    cur = await conn.execute(_BY_SEQ, (device_id, boot_id, device_seq))
+    return await cur.fetchone()
+
+
+async def lock_content(conn: Conn, device_id: str, sha256_hex: str) -> None:
+    """Serialise uploads of the same content from one device (until the transaction ends)."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{device_id}:{sha256_hex}",)
+    )
+
+
+async def find_recent_same_content(
+    conn: Conn, device_id: str, sha256_hex: str, since: datetime
+) -> Row | None:
+    cur = await conn.execute(_RECENT_SAME_CONTENT, (device_id, sha256_hex, since))
+    return await cur.fetchone()
+
+
+async def directive_columns(conn: Conn, device_id: str) -> Row | None:
+    cur = await conn.execute(_DIRECTIVE, (device_id,))
+    return await cur.fetchone()
+
+
+async def touch_device(conn: Conn, device_id: str, seen_at: datetime) -> None:
+    await conn.execute(
+        "UPDATE devices SET last_seen_at = %s WHERE device_id = %s "
+        "AND (last_seen_at IS NULL OR last_seen_at < %s)",
+        (seen_at, device_id, seen_at),
+    )

@@ -1,0 +1,185 @@
+"""The ingest fast path: one frame in, a staging file + captures row + queued job out.
+
+Order of work: the staging file is written first, then one transaction inserts the row
+and enqueues the analysis job. If anything fails after the file is written, the file is
+removed: no orphan file, no row without a job, no job without a row. A retry of a frame
+already received (same device, boot and seq; or, without seq, the same bytes from the same
+device within the staging window) returns the original capture and creates nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import procrastinate
+import psycopg
+
+from shelfcam import queue
+from shelfcam.config import Settings
+from shelfcam.db import captures as capture_queries
+from shelfcam.db.connect import translate_errors_async
+from shelfcam.db.types import Conn, Pool, Row
+from shelfcam.errors import InsufficientStorage, RateLimited
+from shelfcam.ingest.directives import Directive, directive
+from shelfcam.ingest.jpeg import JpegInfo
+from shelfcam.ingest.metadata import FrameMeta
+from shelfcam.ingest.ratelimit import RateLimiter
+from shelfcam.store import FrameStore
+
+log = logging.getLogger(__name__)
+
+LAST_SEEN_EVERY_S = 5.0
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    capture_id: uuid.UUID
+    received_at: datetime
+    duplicate: bool
+    directive: Directive
+
+
+class Ingestor:
+    """Holds what the fast path needs; built once per process by the app factory."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pool: Pool,
+        store: FrameStore,
+        queue_app: procrastinate.App,
+    ) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.store = store
+        self.queue_app = queue_app
+        self.limiter = RateLimiter(settings.rate_limit_fps, settings.rate_limit_burst)
+        self._last_seen: dict[str, float] = {}
+
+    def admit(self, device_id: str) -> None:
+        """Refuse early (before reading the body) on rate limit or a full disk."""
+        wait = self.limiter.take(device_id, time.monotonic())
+        if wait > 0:
+            raise RateLimited(
+                f"device {device_id} sends faster than {self.settings.rate_limit_fps:g} frames/s",
+                headers={"Retry-After": str(max(1, round(wait + 0.5)))},
+            )
+        floor = self.settings.min_free_disk_mb * 1024 * 1024
+        if floor and self.store.free_space().free_bytes < floor:
+            raise InsufficientStorage(
+                f"less than {self.settings.min_free_disk_mb} MiB free in the data dir",
+                headers={"Retry-After": "60"},
+            )
+
+    def _directive(self, now: datetime, row: Row | None) -> Directive:
+        return directive(
+            now,
+            row["burst_until"] if row else None,
+            row["snapshot_requested_at"] if row else None,
+            idle_interval_ms=self.settings.idle_interval_ms,
+            burst_interval_ms=self.settings.burst_interval_ms,
+        )
+
+    async def ingest(
+        self, device_id: str, meta: FrameMeta, jpeg: bytes, info: JpegInfo
+    ) -> IngestResult:
+        received_at = datetime.now(UTC)
+        capture_id = uuid.uuid4()
+        sha = hashlib.sha256(jpeg).hexdigest()
+        uri = self.store.write_staging(device_id, received_at.date(), capture_id, jpeg)
+        committed = False
+        try:
+            async with translate_errors_async(), self.pool.connection() as conn:
+                async with conn.transaction():
+                    result = await self._record(
+                        conn,
+                        device_id,
+                        meta,
+                        info,
+                        capture_id,
+                        received_at,
+                        uri,
+                        sha,
+                        len(jpeg),
+                    )
+                committed = True
+                await self._touch(conn, device_id, received_at)
+        except BaseException:
+            if not committed:
+                self.store.delete(uri)
+            raise
+        if result.duplicate:
+            self.store.delete(uri)
+        return result
+
+    async def _record(
+        self,
+        conn: Conn,
+        device_id: str,
+        meta: FrameMeta,
+        info: JpegInfo,
+        capture_id: uuid.UUID,
+        received_at: datetime,
+        uri: str,
+        sha: str,
+        size: int,
+    ) -> IngestResult:
+        if meta.device_seq is None:
+            await capture_queries.lock_content(conn, device_id, sha)
+            window = timedelta(minutes=self.settings.staging_window_minutes)
+            existing = await capture_queries.find_recent_same_content(
+                conn, device_id, sha, received_at - window
+            )
+            if existing is not None:
+                return await self._duplicate(conn, device_id, existing, received_at)
+        row = await capture_queries.insert_staging(
+            conn,
+            capture_id=capture_id,
+            device_id=device_id,
+            received_at=received_at,
+            device_seq=meta.device_seq,
+            boot_id=meta.boot_id,
+            captured_at=meta.captured_at,
+            storage_uri=uri,
+            sha256_hex=sha,
+            byte_size=size,
+            width=info.width,
+            height=info.height,
+            meta=meta.health,
+        )
+        if row["capture_id"] is None:
+            assert meta.device_seq is not None
+            existing = await capture_queries.find_by_seq(
+                conn, device_id, meta.boot_id, meta.device_seq
+            )
+            assert existing is not None  # the conflicting row is committed and visible
+            return await self._duplicate(conn, device_id, existing, received_at)
+        await queue.enqueue_analysis(self.queue_app, conn, device_id, capture_id)
+        return IngestResult(capture_id, received_at, False, self._directive(received_at, row))
+
+    async def _duplicate(
+        self, conn: Conn, device_id: str, existing: Row, now: datetime
+    ) -> IngestResult:
+        columns = await capture_queries.directive_columns(conn, device_id)
+        log.info(
+            "action=frame_duplicate device=%s capture_id=%s", device_id, existing["capture_id"]
+        )
+        return IngestResult(
+            existing["capture_id"], existing["received_at"], True, self._directive(now, columns)
+        )
+
+    async def _touch(self, conn: Conn, device_id: str, now: datetime) -> None:
+        """Record last_seen_at, at most every few seconds per device (not per frame)."""
+        tick = time.monotonic()
+        if tick - self._last_seen.get(device_id, -LAST_SEEN_EVERY_S) < LAST_SEEN_EVERY_S:
+            return
+        self._last_seen[device_id] = tick
+        try:
+            await capture_queries.touch_device(conn, device_id, now)
+        except psycopg.Error as err:  # the frame is stored; last_seen_at can wait
+            log.warning("action=last_seen_failed device=%s error=%s", device_id, type(err).__name__)

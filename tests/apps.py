@@ -1,0 +1,76 @@
+"""Running the real ASGI app (with its lifespan) against a test database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import uvicorn
+from fastapi import FastAPI
+
+from shelfcam.config import Settings, load_settings
+from shelfcam.db.connect import connection
+from shelfcam.devices import add_device
+from shelfcam.web.app import create_app
+from tests.e2e.processes import free_port
+
+
+def settings_for(db_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    return load_settings(database_url=db_url, data_dir=data_dir, **overrides)
+
+
+@contextlib.asynccontextmanager
+async def asgi_client(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The app with its lifespan running, and an httpx client speaking ASGI to it."""
+    assert settings.database_url is not None
+    app = create_app(settings, settings.database_url)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://shelfcam.test"
+        ) as client:
+            yield app, client
+
+
+async def new_device(db_url: str, name: str = "cam1") -> str:
+    """Create a device; return its token."""
+    async with connection(db_url) as conn:
+        return (await add_device(conn, name)).token
+
+
+def count(db_url: str, sql: str, *params: object) -> int:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(sql, params).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+@contextlib.contextmanager
+def live_server(settings: Settings) -> Iterator[str]:
+    """The app served by uvicorn on a free port in a background thread; yields its URL."""
+    assert settings.database_url is not None
+    port = free_port()
+    app = create_app(settings, settings.database_url)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            threading.Event().wait(0.02)  # condition poll: until uvicorn reports started
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
