@@ -31,7 +31,7 @@ async def asgi_client(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.
     assert settings.database_url is not None
     app = create_app(settings, settings.database_url)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://shelfcam.test"
         ) as client:

@@ -120,20 +120,38 @@ class FrameStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self._known_folders: set[Path] = set()
 
     def path(self, uri: str) -> Path:
         return self.root.joinpath(*check_uri(uri).split("/"))
 
+    def _folder(self, folder: Path) -> None:
+        """Create ``folder`` once; later writes to it skip the checks (a hot path)."""
+        if folder not in self._known_folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            if len(self._known_folders) > 10_000:
+                self._known_folders.clear()
+            self._known_folders.add(folder)
+
     def _write(self, uri: str, data: bytes, *, durable: bool) -> str:
         final = self.path(uri)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        self._folder(final.parent)
         tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
         try:
-            with tmp.open("xb") as handle:
-                handle.write(data)
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileNotFoundError:  # the folder went away (retention): make it again
+                self._known_folders.discard(final.parent)
+                self._folder(final.parent)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
                 if durable:
-                    handle.flush()
-                    os.fsync(handle.fileno())
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
             tmp.replace(final)
             if durable:
                 _fsync_dir(final.parent)

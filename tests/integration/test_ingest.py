@@ -330,15 +330,23 @@ async def test_database_down_is_503_and_leaves_no_file(api: Api, server_url: str
     assert api.captures() == 0
 
 
+@pytest.mark.parametrize("params", [{"seq": 1}, {}])
 async def test_failure_after_the_file_write_removes_the_file(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, params: dict[str, Any]
 ) -> None:
-    async def broken(*args: object, **kwargs: object) -> int:
-        raise psycopg.OperationalError("connection lost while enqueueing")
-
-    monkeypatch.setattr(queue, "enqueue_analysis", broken)
-    response = await api.raw(params={"seq": 1})
-    assert response.status_code == 503
+    """The job insert fails inside the database: no file, no row, no job remain."""
+    with psycopg.connect(api.db_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'queue refused the job'; END $$"
+        )
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON procrastinate_jobs "
+            "FOR EACH ROW EXECUTE FUNCTION refuse()"
+        )
+    response = await api.raw(params=params)
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal_error", "detail": "an unexpected error occurred"}
     api.assert_nothing_written()
 
 

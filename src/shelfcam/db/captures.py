@@ -10,7 +10,10 @@ from psycopg.types.json import Jsonb
 
 from shelfcam.db.types import Conn, Row
 
-_INSERT = """
+# One statement, so one round trip and atomic without BEGIN/COMMIT: insert the capture
+# and, only if it was new, queue its analysis job (procrastinate's versioned defer
+# function, as procrastinate's own defer query calls it); then read the directive columns.
+_INSERT_AND_ENQUEUE = """
 WITH ins AS (
     INSERT INTO captures (
         capture_id, device_id, received_at, device_seq, boot_id, captured_at, storage_uri,
@@ -21,8 +24,17 @@ WITH ins AS (
         %(width)s, %(height)s, %(meta)s)
     ON CONFLICT (device_id, boot_id, device_seq) WHERE device_seq IS NOT NULL DO NOTHING
     RETURNING capture_id
+),
+job AS (
+    SELECT procrastinate_defer_jobs_v1(ARRAY(
+        SELECT ROW(%(queue)s, %(task)s, 0, %(device_id)s, NULL,
+                   jsonb_build_object('capture_id', ins.capture_id::text),
+                   NULL)::procrastinate_job_to_defer_v1
+        FROM ins
+    )) AS ids
 )
-SELECT (SELECT capture_id FROM ins) AS capture_id, s.burst_until, s.snapshot_requested_at
+SELECT (SELECT capture_id FROM ins) AS capture_id, (SELECT ids FROM job) AS job_ids,
+       s.burst_until, s.snapshot_requested_at
 FROM (SELECT 1) AS one
 LEFT JOIN device_state s ON s.device_id = %(device_id)s
 """
@@ -43,9 +55,11 @@ SELECT burst_until, snapshot_requested_at FROM device_state WHERE device_id = %s
 """
 
 
-async def insert_staging(
+async def insert_and_enqueue(
     conn: Conn,
     *,
+    queue: str,
+    task: str,
     capture_id: uuid.UUID,
     device_id: str,
     received_at: datetime,
@@ -59,11 +73,15 @@ async def insert_staging(
     height: int,
     meta: dict[str, Any],
 ) -> Row:
-    """Insert a queued staging capture; ``capture_id`` is None in the result if the
-    device already sent this (boot, seq). Also returns the device's directive columns."""
+    """Insert a queued staging capture and its analysis job (``lock`` = device id).
+
+    ``capture_id`` is None in the result if the device already sent this (boot, seq);
+    then no job is queued either. Also returns the device's directive columns."""
     cur = await conn.execute(
-        _INSERT,
+        _INSERT_AND_ENQUEUE,
         {
+            "queue": queue,
+            "task": task,
             "capture_id": capture_id,
             "device_id": device_id,
             "received_at": received_at,

@@ -16,7 +16,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import procrastinate
 import psycopg
 
 from shelfcam import queue
@@ -25,6 +24,7 @@ from shelfcam.db import captures as capture_queries
 from shelfcam.db.connect import translate_errors_async
 from shelfcam.db.types import Conn, Pool, Row
 from shelfcam.errors import InsufficientStorage, RateLimited
+from shelfcam.ingest.auth import DeviceAuth
 from shelfcam.ingest.directives import Directive, directive
 from shelfcam.ingest.jpeg import JpegInfo
 from shelfcam.ingest.metadata import FrameMeta
@@ -34,6 +34,7 @@ from shelfcam.store import FrameStore
 log = logging.getLogger(__name__)
 
 LAST_SEEN_EVERY_S = 5.0
+FREE_SPACE_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,18 @@ class IngestResult:
     directive: Directive
 
 
+@dataclass
+class _Frame:
+    device_id: str
+    meta: FrameMeta
+    info: JpegInfo
+    capture_id: uuid.UUID
+    received_at: datetime
+    sha256_hex: str
+    byte_size: int
+    uri: str
+
+
 class Ingestor:
     """Holds what the fast path needs; built once per process by the app factory."""
 
@@ -52,14 +65,15 @@ class Ingestor:
         settings: Settings,
         pool: Pool,
         store: FrameStore,
-        queue_app: procrastinate.App,
     ) -> None:
         self.settings = settings
         self.pool = pool
         self.store = store
-        self.queue_app = queue_app
         self.limiter = RateLimiter(settings.rate_limit_fps, settings.rate_limit_burst)
+        self.auth = DeviceAuth(pool)
         self._last_seen: dict[str, float] = {}
+        self._free = 0
+        self._free_checked = -FREE_SPACE_EVERY_S
 
     def admit(self, device_id: str) -> None:
         """Refuse early (before reading the body) on rate limit or a full disk."""
@@ -70,11 +84,19 @@ class Ingestor:
                 headers={"Retry-After": str(max(1, round(wait + 0.5)))},
             )
         floor = self.settings.min_free_disk_mb * 1024 * 1024
-        if floor and self.store.free_space().free_bytes < floor:
+        if floor and self._free_bytes() < floor:
             raise InsufficientStorage(
                 f"less than {self.settings.min_free_disk_mb} MiB free in the data dir",
                 headers={"Retry-After": "60"},
             )
+
+    def _free_bytes(self) -> int:
+        """Free space in the data dir, measured at most once a second."""
+        tick = time.monotonic()
+        if tick - self._free_checked >= FREE_SPACE_EVERY_S:
+            self._free = self.store.free_space().free_bytes
+            self._free_checked = tick
+        return self._free
 
     def _directive(self, now: datetime, row: Row | None) -> Directive:
         return directive(
@@ -89,78 +111,72 @@ class Ingestor:
         self, device_id: str, meta: FrameMeta, jpeg: bytes, info: JpegInfo
     ) -> IngestResult:
         received_at = datetime.now(UTC)
-        capture_id = uuid.uuid4()
-        sha = hashlib.sha256(jpeg).hexdigest()
-        uri = self.store.write_staging(device_id, received_at.date(), capture_id, jpeg)
+        frame = _Frame(
+            device_id=device_id,
+            meta=meta,
+            info=info,
+            capture_id=uuid.uuid4(),
+            received_at=received_at,
+            sha256_hex=hashlib.sha256(jpeg).hexdigest(),
+            byte_size=len(jpeg),
+            uri="",
+        )
+        frame.uri = self.store.write_staging(device_id, received_at.date(), frame.capture_id, jpeg)
         committed = False
         try:
             async with translate_errors_async(), self.pool.connection() as conn:
-                async with conn.transaction():
-                    result = await self._record(
-                        conn,
-                        device_id,
-                        meta,
-                        info,
-                        capture_id,
-                        received_at,
-                        uri,
-                        sha,
-                        len(jpeg),
-                    )
+                if meta.device_seq is None:
+                    async with conn.transaction():  # the content check takes a lock
+                        result = await self._record(conn, frame)
+                else:  # one atomic statement, no BEGIN/COMMIT round trips
+                    result = await self._record(conn, frame)
                 committed = True
                 await self._touch(conn, device_id, received_at)
         except BaseException:
             if not committed:
-                self.store.delete(uri)
+                self.store.delete(frame.uri)
             raise
         if result.duplicate:
-            self.store.delete(uri)
+            self.store.delete(frame.uri)
         return result
 
-    async def _record(
-        self,
-        conn: Conn,
-        device_id: str,
-        meta: FrameMeta,
-        info: JpegInfo,
-        capture_id: uuid.UUID,
-        received_at: datetime,
-        uri: str,
-        sha: str,
-        size: int,
-    ) -> IngestResult:
+    async def _record(self, conn: Conn, frame: _Frame) -> IngestResult:
+        meta = frame.meta
         if meta.device_seq is None:
-            await capture_queries.lock_content(conn, device_id, sha)
+            await capture_queries.lock_content(conn, frame.device_id, frame.sha256_hex)
             window = timedelta(minutes=self.settings.staging_window_minutes)
             existing = await capture_queries.find_recent_same_content(
-                conn, device_id, sha, received_at - window
+                conn, frame.device_id, frame.sha256_hex, frame.received_at - window
             )
             if existing is not None:
-                return await self._duplicate(conn, device_id, existing, received_at)
-        row = await capture_queries.insert_staging(
+                return await self._duplicate(conn, frame.device_id, existing, frame.received_at)
+        row = await capture_queries.insert_and_enqueue(
             conn,
-            capture_id=capture_id,
-            device_id=device_id,
-            received_at=received_at,
+            queue=queue.ANALYSIS_QUEUE,
+            task=queue.ANALYZE_TASK,
+            capture_id=frame.capture_id,
+            device_id=frame.device_id,
+            received_at=frame.received_at,
             device_seq=meta.device_seq,
             boot_id=meta.boot_id,
             captured_at=meta.captured_at,
-            storage_uri=uri,
-            sha256_hex=sha,
-            byte_size=size,
-            width=info.width,
-            height=info.height,
+            storage_uri=frame.uri,
+            sha256_hex=frame.sha256_hex,
+            byte_size=frame.byte_size,
+            width=frame.info.width,
+            height=frame.info.height,
             meta=meta.health,
         )
         if row["capture_id"] is None:
             assert meta.device_seq is not None
             existing = await capture_queries.find_by_seq(
-                conn, device_id, meta.boot_id, meta.device_seq
+                conn, frame.device_id, meta.boot_id, meta.device_seq
             )
             assert existing is not None  # the conflicting row is committed and visible
-            return await self._duplicate(conn, device_id, existing, received_at)
-        await queue.enqueue_analysis(self.queue_app, conn, device_id, capture_id)
-        return IngestResult(capture_id, received_at, False, self._directive(received_at, row))
+            return await self._duplicate(conn, frame.device_id, existing, frame.received_at)
+        return IngestResult(
+            frame.capture_id, frame.received_at, False, self._directive(frame.received_at, row)
+        )
 
     async def _duplicate(
         self, conn: Conn, device_id: str, existing: Row, now: datetime

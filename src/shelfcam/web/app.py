@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from shelfcam import __version__, queue
+from shelfcam import __version__
 from shelfcam.config import Settings
 from shelfcam.db.connect import open_pool
 from shelfcam.ingest.service import Ingestor
@@ -32,15 +32,12 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = context.pool = await open_pool(database_url, size=settings.db_pool_size)
-        queue_app = queue.build_app()
-        await queue_app.open_async(pool)
-        context.ingestor = Ingestor(settings, pool, context.store, queue_app)
+        context.ingestor = Ingestor(settings, pool, context.store)
         log.info("action=api_started")
         try:
             yield
         finally:
             context.ingestor = None
-            await queue_app.close_async()
             await pool.close()
             context.pool = None
             log.info("action=api_stopped")

@@ -33,6 +33,7 @@ class AppContext:
         return self.ingestor
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
+    """FastAPI dependency (async, so it runs on the event loop, not in a thread)."""
     context: AppContext = request.app.state.context
     return context

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from shelfcam.errors import ShelfcamError
+
+log = logging.getLogger(__name__)
 
 
 def error_body(code: str, detail: str) -> dict[str, str]:
@@ -18,5 +22,18 @@ async def _render(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc.code, exc.detail), status_code=status, headers=exc.headers)
 
 
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error(
+        "action=unhandled_error path=%s error=%s",
+        request.url.path,
+        type(exc).__name__,
+        exc_info=exc,
+    )
+    return JSONResponse(
+        error_body("internal_error", "an unexpected error occurred"), status_code=500
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ShelfcamError, _render)
+    app.add_exception_handler(Exception, _unexpected)

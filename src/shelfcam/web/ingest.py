@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from shelfcam.errors import ShelfcamError
 from shelfcam.ingest import body, metadata
-from shelfcam.ingest.auth import authenticate_device
 from shelfcam.ingest.jpeg import check_jpeg
 from shelfcam.ingest.service import IngestResult
-from shelfcam.web.context import AppContext, get_context
+from shelfcam.web.context import AppContext
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["ingest"])
@@ -88,38 +87,50 @@ def _render(result: IngestResult) -> dict[str, Any]:
     }
 
 
+def _parameter(name: str, where: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": False,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+PARAMETERS = [
+    _parameter("seq", "query", "Frame number within this boot, an integer >= 0"),
+    _parameter("boot", "query", "Changes when the camera restarts (1-64 of A-Z a-z 0-9 . _ : -)"),
+    _parameter("captured_at", "query", "Camera time: RFC 3339 or epoch milliseconds"),
+    _parameter("rssi", "query", "Wi-Fi signal in dBm (kept in captures.meta)"),
+    _parameter("heap", "query", "Free heap in bytes (kept in captures.meta)"),
+    _parameter("uptime", "query", "Camera uptime in ms (kept in captures.meta)"),
+    _parameter("firmware", "query", "Firmware version (kept in captures.meta)"),
+    _parameter("X-Device-Seq", "header", "Same as seq"),
+    _parameter("X-Boot-Id", "header", "Same as boot"),
+    _parameter("X-Captured-At", "header", "Same as captured_at"),
+    _parameter("Authorization", "header", "Bearer <device token>"),
+    _parameter("X-API-Key", "header", "<device token> (instead of Authorization)"),
+]
+
+
 @router.post(
     "/api/v1/ingest/frame",
     status_code=201,
     response_model=IngestResponse,
     responses=RESPONSES,
     summary="Upload one JPEG frame from a camera",
-    openapi_extra=BODY_DOC,
+    openapi_extra={**BODY_DOC, "parameters": PARAMETERS},
 )
-async def ingest_frame(
-    request: Request,
-    context: Annotated[AppContext, Depends(get_context)],
-    seq: Annotated[str | None, Query(description="Frame number within this boot, >= 0")] = None,
-    boot: Annotated[str | None, Query(description="Changes when the camera restarts")] = None,
-    captured_at: Annotated[
-        str | None, Query(description="Camera time: RFC 3339 or epoch milliseconds")
-    ] = None,
-    rssi: Annotated[str | None, Query(description="Wi-Fi signal (dBm)")] = None,
-    heap: Annotated[str | None, Query(description="Free heap (bytes)")] = None,
-    uptime: Annotated[str | None, Query(description="Camera uptime (ms)")] = None,
-    firmware: Annotated[str | None, Query(description="Firmware version")] = None,
-    x_device_seq: Annotated[str | None, Header(description="Same as seq")] = None,
-    x_boot_id: Annotated[str | None, Header(description="Same as boot")] = None,
-    x_captured_at: Annotated[str | None, Header(description="Same as captured_at")] = None,
-    authorization: Annotated[str | None, Header(description="Bearer <device token>")] = None,
-    x_api_key: Annotated[str | None, Header(description="<device token>")] = None,
-) -> JSONResponse:
+async def ingest_frame(request: Request) -> JSONResponse:
+    # Parameters are read from the request directly (and documented above): FastAPI's
+    # per-parameter machinery costs more than the rest of this handler.
+    context: AppContext = request.app.state.context
     started = time.perf_counter()
     metrics = context.metrics
     device = "unknown"
     ingestor = context.require_ingestor()
     try:
-        device = await authenticate_device(ingestor.pool, request.headers)
+        device = await ingestor.auth.device_for(request.headers)
         ingestor.admit(device)
         meta = metadata.parse_meta(request.query_params, request.headers)
         raw = await body.read_limited(
