@@ -34,9 +34,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shelfcam.vision.frame import LCN_WINDOW, Frame, as_u8
-from shelfcam.vision.roi import Region, RoiMask
+from shelfcam.vision.roi import Polygon, Region, RoiMask, roi_mask
 
-DIST_THRESHOLD = 0.5
+DIST_THRESHOLD = 0.45
 """Structural distance above which a pixel counts as changed."""
 DELTA_SCALE = 0.025
 """Changed fraction that gives score 1 - 1/e (0.63)."""
@@ -46,7 +46,7 @@ MIN_REGION_PX = 4
 MIN_VALID_FRACTION = 0.25
 """Below this share of judged ROI pixels the changed fraction uses this share instead."""
 MAX_REGIONS = 12
-POLARITY_TOLERANT = True
+
 
 _K3 = np.ones((3, 3), np.uint8)
 
@@ -85,10 +85,9 @@ def structure_map(a: Frame, b: Frame, roi: RoiMask) -> StructureMap:
     ys, xs = slice(roi.y0, roi.y1), slice(roi.x0, roi.x1)
     za, zb = a.lcn[ys, xs], b.lcn[ys, xs]
     win = (LCN_WINDOW, LCN_WINDOW)
-    dist = cv2.sqrBoxFilter(cv2.subtract(za, zb), -1, win, borderType=cv2.BORDER_REFLECT)
-    if POLARITY_TOLERANT:
-        inv = cv2.sqrBoxFilter(cv2.add(za, zb), -1, win, borderType=cv2.BORDER_REFLECT)
-        dist = cv2.min(dist, inv)
+    dist = cv2.sqrBoxFilter(cv2.subtract(za, zb), cv2.CV_32F, win, borderType=cv2.BORDER_REFLECT)
+    inv = cv2.sqrBoxFilter(cv2.add(za, zb), cv2.CV_32F, win, borderType=cv2.BORDER_REFLECT)
+    dist = cv2.min(dist, inv)
     judged = as_u8(cv2.bitwise_and(cv2.bitwise_and(a.valid[ys, xs], b.valid[ys, xs]), roi.crop))
     # The OpenCV stubs lack the (array, scalar) overload that compare() accepts.
     over = cv2.compare(dist, DIST_THRESHOLD, cv2.CMP_GT)  # type: ignore[call-overload]
@@ -108,9 +107,10 @@ def regions_of(smap: StructureMap, roi: RoiMask, width: int, height: int) -> Del
     judged_fraction = smap.judged_px / float(roi.area)
     if smap.raw_fraction == 0.0:
         return DeltaResult(0.0, 0.0, (), judged_fraction)
-    mask = cv2.morphologyEx(smap.changed, cv2.MORPH_CLOSE, _K3)
-    mask = cv2.bitwise_and(mask, smap.judged)
-    n, _labels, stats, _centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    mask = as_u8(cv2.morphologyEx(smap.changed, cv2.MORPH_OPEN, _K3))
+    n, _labels, stats, _centroids = cv2.connectedComponentsWithStats(
+        mask, connectivity=8, ltype=cv2.CV_16U
+    )
     min_area = max(MIN_REGION_PX, MIN_REGION_FRACTION * roi.area)
     areas = stats[1:n, cv2.CC_STAT_AREA]
     keep = np.flatnonzero(areas >= min_area)
@@ -127,17 +127,32 @@ def regions_of(smap: StructureMap, roi: RoiMask, width: int, height: int) -> Del
     return DeltaResult(saturate(fraction), fraction, tuple(regions), judged_fraction)
 
 
-def inventory_delta(baseline: Frame, cur: Frame, roi: RoiMask) -> DeltaResult:
-    """Structural change of ``cur`` against ``baseline`` inside ``roi``."""
+def lcn_roi(frame: Frame, poly: Polygon) -> RoiMask:
+    """The mask of ``poly`` at the resolution of the structural features."""
+    h, w = frame.lcn.shape
+    return roi_mask(w, h, poly)
+
+
+def inventory_delta(baseline: Frame, cur: Frame, poly: Polygon) -> DeltaResult:
+    """Structural change of ``cur`` against ``baseline`` inside ``poly``."""
+    roi = lcn_roi(cur, poly)
     smap = structure_map(baseline, cur, roi)
-    return regions_of(smap, roi, cur.width, cur.height)
+    h, w = cur.lcn.shape
+    return regions_of(smap, roi, w, h)
 
 
-def empty_similarity(cur: Frame, empty_ref: Frame, roi: RoiMask) -> float:
+def empty_similarity(cur: Frame, empty_ref: Frame, poly: Polygon) -> float:
     """How much ``cur`` looks like the empty-shelf reference inside ``roi``, in 0..1.
 
-    ``1 - inventory_delta(empty_ref, cur).score``: 1 when the structure is the same, below
+    ``1 - score`` of the same structural test as the inventory delta, with the opening as
+    the only grouping (no minimum region size): 1 when the structure is the same, below
     0.8 as soon as anything of about half a percent of the ROI differs (one small item left
     gives about 0.3-0.5). Suggested ``empty_confirmed`` threshold: >= 0.8.
     """
-    return 1.0 - inventory_delta(empty_ref, cur, roi).score
+    roi = lcn_roi(cur, poly)
+    smap = structure_map(empty_ref, cur, roi)
+    if smap.raw_fraction == 0.0:
+        return 1.0
+    opened = cv2.morphologyEx(smap.changed, cv2.MORPH_OPEN, _K3)
+    denom = max(float(smap.judged_px), MIN_VALID_FRACTION * roi.area)
+    return 1.0 - saturate(min(1.0, cv2.countNonZero(opened) / denom))

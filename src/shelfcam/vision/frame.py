@@ -4,27 +4,33 @@ The worker builds a `Frame` per incoming JPEG and keeps the previous one (and th
 reference and empty-reference frames) around, so no feature is ever computed twice. All
 arrays are read-only.
 
-Features (all at analysis resolution unless said otherwise):
+Features:
 
-* ``gray``: the scaled grayscale decode.
-* ``blur``: 3x3 box blur of ``gray`` (motion works on it: less JPEG and sensor noise).
-* ``small``: half-resolution area-averaged thumbnail (lighting, scene shift).
-* ``lcn``: local contrast normalisation of ``blur``: ``(I - mean5x5) / sqrt(var5x5 + C)``.
-  Any local gain and offset (a light switched on, exposure and white-balance drift, a soft
-  shadow, daylight) leaves it unchanged; it is what the structural comparisons use.
-  ``C`` grows with the frame's noise so that noise on a flat surface stays small.
-* ``valid``: 255 where the 5x5 neighbourhood is neither crushed black nor blown out: outside
-  it the sensor shows no structure, so no structural judgement is made there.
-* ``noise``: robust estimate of the sensor/JPEG noise sigma in grey levels (median absolute
-  Laplacian, Immerkaer-style).
-* ``mean``, ``std``: brightness statistics; ``texture``: fraction of pixels whose local
-  standard deviation exceeds `TEXTURE_SIGMA`; ``sharpness`` in 0..1 (see `sharpness_of`).
+* ``gray``: the scaled grayscale decode (analysis resolution, e.g. 160x120 for VGA).
+* ``small``: half-resolution area-averaged thumbnail (80x60 for VGA, so 1/8 of the camera's
+  width). Area averaging removes most sensor and JPEG noise; motion, the structural
+  comparisons, lighting, health and scene shift all work at this resolution.
+* ``lcn``: local contrast normalisation of ``small`` over a 5x5 window,
+  ``(I - mean) / sqrt(var + (LCN_RELATIVE * mean)^2 + LCN_MIN_SIGMA^2)``. A local gain and
+  offset (a light switched on, exposure and white-balance drift, a soft shadow, daylight)
+  leaves it almost unchanged: contrast is measured relative to the local brightness, and
+  contrast below a few grey levels counts as flat (noise).
+* ``valid``: 255 where the 5x5 neighbourhood is neither dark (below `CLIP_LOW`) nor blown out
+  (above `CLIP_HIGH`): there JPEG quantisation and sensor noise leave no trustworthy
+  structure, so no structural judgement is made. Consequence: items darker than about grey
+  32 under the current light are invisible to the inventory delta.
+* ``shift_in``: the quarter-resolution view (40x30 for VGA), mean removed and multiplied by a
+  Hann window: the input of the scene-shift phase correlation, ready to use.
+* ``mean``, ``std``: brightness statistics of the thumbnail; ``texture``: fraction of
+  thumbnail pixels whose local standard deviation exceeds `TEXTURE_SIGMA`; ``sharpness`` in
+  0..1 (see `shelfcam.vision.health`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import cast
 
 import cv2
@@ -37,11 +43,9 @@ LCN_WINDOW = 5
 """Side of the square window (analysis px) of the local statistics."""
 LCN_MIN_SIGMA = 4.0
 """Floor of the regularising sigma: local contrast below this is treated as flat."""
-LCN_NOISE_FACTOR = 2.0
-"""Regularising sigma = max(LCN_MIN_SIGMA, LCN_NOISE_FACTOR * noise)."""
-LCN_RELATIVE = 0.1
+LCN_RELATIVE = 0.05
 """Weber term: local contrast is regularised by this fraction of the local mean as well."""
-CLIP_LOW = 8
+CLIP_LOW = 32
 CLIP_HIGH = 247
 TEXTURE_SIGMA = 6.0
 """A pixel is 'textured' when its 5x5 standard deviation exceeds this (grey levels)."""
@@ -74,11 +78,10 @@ class Frame:
     """A decoded frame and its shared features (see the module docstring)."""
 
     gray: U8
-    blur: U8
     small: U8
     lcn: F32
+    shift_in: F32
     valid: U8
-    noise: float
     mean: float
     std: float
     texture: float
@@ -93,11 +96,12 @@ class Frame:
         return int(self.gray.shape[0])
 
 
-def hist_median(hist: cv2.typing.MatLike, fraction: float = 0.5) -> float:
-    """The value below which ``fraction`` of a 256-bin histogram's mass lies."""
-    cum = np.cumsum(hist.ravel())
-    target = fraction * float(cum[-1])
-    return float(np.searchsorted(cum, target, side="left"))
+@lru_cache(maxsize=8)
+def hann_window(width: int, height: int) -> F32:
+    """The cached 2-D Hann window of a size (read-only)."""
+    win = as_f32(cv2.createHanningWindow((width, height), cv2.CV_32F))
+    win.flags.writeable = False
+    return win
 
 
 def _freeze(*arrays: NDArray[np.generic]) -> None:
@@ -113,39 +117,38 @@ def make_frame(gray: U8) -> Frame:
     if gray.ndim != 2 or gray.dtype != np.uint8:
         raise ValueError("make_frame needs a 2-D uint8 grayscale image")
     h, w = gray.shape
-    blur = as_u8(cv2.blur(gray, (3, 3)))
     small = as_u8(cv2.resize(gray, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA))
 
-    lap = cv2.Laplacian(gray, cv2.CV_16S)
-    lap_abs = cv2.convertScaleAbs(lap)
-    hist = cv2.calcHist([lap_abs], _CHANNEL0, None, _HIST_BINS, _HIST_RANGE)
-    noise = hist_median(hist) / _LAPLACE_MEDIAN_PER_SIGMA
-    g_mean, g_std = cv2.meanStdDev(gray)
-    _l_mean, l_std = cv2.meanStdDev(lap)
+    g_mean, g_std = cv2.meanStdDev(small)
     mean = float(g_mean[0, 0])
     std = float(g_std[0, 0])
+    _l_mean, l_std = cv2.meanStdDev(cv2.Laplacian(small, cv2.CV_16S))
     sharp = 1.0 - math.exp(-(float(l_std[0, 0]) ** 2 / max(std * std, 1.0)) / SHARPNESS_SCALE)
 
-    f = blur.astype(np.float32)
+    th, tw = max(2, small.shape[0] // 2), max(2, small.shape[1] // 2)
+    tiny = cv2.resize(small, (tw, th), interpolation=cv2.INTER_AREA).astype(np.float32)
+    shift_in = as_f32(cv2.multiply(tiny - np.float32(tiny.mean()), hann_window(tw, th)))
+
+    f = small.astype(np.float32)
     win = (LCN_WINDOW, LCN_WINDOW)
     mu = cv2.boxFilter(f, -1, win, borderType=cv2.BORDER_REFLECT)
-    sq = cv2.sqrBoxFilter(f, -1, win, borderType=cv2.BORDER_REFLECT)
-    var = sq - mu * mu
-    texture = float(np.count_nonzero(var > TEXTURE_SIGMA * TEXTURE_SIGMA)) / float(h * w)
-    reg = max(LCN_MIN_SIGMA, LCN_NOISE_FACTOR * noise)
-    # var + (LCN_RELATIVE * mu)^2 + reg^2: contrast is judged relative to local brightness.
-    var = sq - (1.0 - LCN_RELATIVE * LCN_RELATIVE) * (mu * mu) + reg * reg
-    lcn = as_f32((f - mu) / cv2.sqrt(var))
-
-    valid = as_u8(cv2.erode(cv2.inRange(blur, CLIP_LOW, CLIP_HIGH), _KW))
-    _freeze(gray, blur, small, lcn, valid)
+    sq = cv2.sqrBoxFilter(f, cv2.CV_32F, win, borderType=cv2.BORDER_REFLECT)
+    mu2 = cv2.multiply(mu, mu)
+    # Local variance var = sq - mu^2. The regularised denominator adds (LCN_RELATIVE * mu)^2
+    # (contrast judged relative to local brightness) and LCN_MIN_SIGMA^2 (noise floor).
+    reg = cv2.addWeighted(sq, 1.0, mu2, LCN_RELATIVE * LCN_RELATIVE - 1.0, LCN_MIN_SIGMA**2)
+    lcn = as_f32(cv2.divide(cv2.subtract(f, mu), cv2.sqrt(reg)))
+    texture_floor = TEXTURE_SIGMA * TEXTURE_SIGMA
+    n_small = small.shape[0] * small.shape[1]
+    texture = float(np.count_nonzero(cv2.subtract(sq, mu2) > texture_floor)) / float(n_small)
+    valid = as_u8(cv2.erode(cv2.inRange(small, CLIP_LOW, CLIP_HIGH), _KW))
+    _freeze(gray, small, lcn, valid, shift_in)
     return Frame(
         gray=gray,
-        blur=blur,
         small=small,
         lcn=lcn,
+        shift_in=shift_in,
         valid=valid,
-        noise=noise,
         mean=mean,
         std=std,
         texture=texture,

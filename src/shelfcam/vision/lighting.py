@@ -23,13 +23,17 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from shelfcam.vision.delta import StructureMap
+from shelfcam.vision.delta import StructureMap, structure_map
+from shelfcam.vision.frame import Frame
+from shelfcam.vision.roi import RoiMask
 
 LIGHT_STEP = 10.0
 LIGHT_RELATIVE = 0.10
 LIGHT_STRUCTURE_LIMIT = 0.4
 LIGHTING_THRESHOLD = 0.35
 """Score at or above which a lighting change is reported."""
+LIGHT_MIN_BRIGHTNESS = 0.3
+"""Below this fraction of the view changing brightness, structure is not examined."""
 
 
 @dataclass(frozen=True)
@@ -43,18 +47,19 @@ class LightingResult:
     """Fraction of the judged view whose structure changed."""
 
 
+# moved when |a - b| > LIGHT_STEP + LIGHT_RELATIVE * max(a, b): the bound per max(a, b).
+_BOUND = np.clip(LIGHT_STEP + LIGHT_RELATIVE * np.arange(256), 0, 255).astype(np.uint8)
+
+
 def brightness_change(
     a: NDArray[np.uint8], b: NDArray[np.uint8], mask: NDArray[np.uint8] | None = None
 ) -> float:
     """Fraction of pixels (inside ``mask`` if given) whose brightness moved noticeably."""
-    d = cv2.absdiff(a, b).astype(np.float32)
-    m = cv2.max(a, b).astype(np.float32)
-    moved = d > m * LIGHT_RELATIVE + LIGHT_STEP
+    moved = cv2.compare(cv2.absdiff(a, b), cv2.LUT(cv2.max(a, b), _BOUND), cv2.CMP_GT)
     if mask is None:
-        return float(np.count_nonzero(moved)) / float(moved.size)
-    inside = mask > 0
-    n = int(np.count_nonzero(inside))
-    return float(np.count_nonzero(moved & inside)) / n if n else 0.0
+        return cv2.countNonZero(moved) / float(moved.size)
+    n = cv2.countNonZero(mask)
+    return cv2.countNonZero(cv2.bitwise_and(moved, mask)) / float(n) if n else 0.0
 
 
 def lighting_from(brightness: float, structure: float) -> LightingResult:
@@ -65,10 +70,18 @@ def lighting_from(brightness: float, structure: float) -> LightingResult:
 
 
 def lighting_change(
-    a_small: NDArray[np.uint8],
-    b_small: NDArray[np.uint8],
-    smap: StructureMap,
-    small_mask: NDArray[np.uint8] | None = None,
+    a: Frame, b: Frame, roi: RoiMask, smap: StructureMap | None = None
 ) -> LightingResult:
-    """Lighting change between two frames given their thumbnails and their structure map."""
-    return lighting_from(brightness_change(a_small, b_small, small_mask), smap.raw_fraction)
+    """Lighting change from ``a`` to ``b`` inside ``roi`` (a mask at thumbnail resolution).
+
+    The structure is examined only when at least `LIGHT_MIN_BRIGHTNESS` of the ROI changed
+    brightness (pass ``smap`` when it is already computed); below that the score is the
+    brightness fraction itself, an upper bound that stays under the threshold.
+    """
+    mask = None if roi.area == roi.mask.size else roi.mask
+    bright = brightness_change(a.small, b.small, mask)
+    if bright < LIGHT_MIN_BRIGHTNESS:
+        return lighting_from(bright, 0.0)
+    if smap is None:
+        smap = structure_map(a, b, roi)
+    return lighting_from(bright, smap.raw_fraction)

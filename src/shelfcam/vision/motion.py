@@ -1,6 +1,6 @@
 """Motion between consecutive frames: inside the interaction ROI and over the whole view.
 
-Pixel test: the signed difference of the two blurred frames is taken at half precision
+Pixel test: the signed difference of the two thumbnails is taken at half precision
 (``(cur - prev) / 2 + 128`` in one saturating OpenCV call); its median is the global
 brightness offset between the frames (auto-exposure steps, flicker) and is subtracted; a
 pixel changed when the rest exceeds ``max(MOTION_MIN_STEP, MOTION_NOISE_K * sigma)`` where
@@ -41,25 +41,34 @@ class MotionResult:
     """Fraction (0..1) of all pixels that changed."""
     threshold: float
     """The pixel threshold used, in grey levels (for the trace)."""
+    noise: float
+    """Robust sigma of the frame difference, grey levels."""
     changed: NDArray[np.uint8]
-    """The cleaned change mask (255 = changed) at analysis resolution."""
+    """The cleaned change mask (255 = changed) at thumbnail resolution."""
 
 
 def _offset_and_spread(diff: NDArray[np.uint8]) -> tuple[int, float]:
-    hist = cv2.calcHist([diff], [0], None, [256], [0.0, 256.0]).ravel()
+    """Median and robust sigma (1.4826 x MAD) of the difference, from every 2nd pixel."""
+    hist = np.bincount(diff[::2, ::2].ravel(), minlength=256)
     cum = np.cumsum(hist)
     half = 0.5 * float(cum[-1])
     med = int(np.searchsorted(cum, half))
-    dev_hist = np.bincount(np.abs(_LEVELS - med), weights=hist, minlength=256)
+    dev_hist = np.zeros(257, np.int64)
+    dev_hist[: 256 - med] += hist[med:]
+    dev_hist[1 : med + 1] += hist[:med][::-1]
     mad = float(np.searchsorted(np.cumsum(dev_hist), half))
     return med, 1.4826 * mad
 
 
 def motion_scores(prev: Frame, cur: Frame, roi: RoiMask) -> MotionResult:
-    """Motion of ``cur`` against ``prev`` in ``roi`` and over the whole frame (see module)."""
-    if prev.blur.shape != cur.blur.shape:
+    """Motion of ``cur`` against ``prev`` in ``roi`` and over the whole frame (see module).
+
+    Works on the half-resolution thumbnails (``Frame.small``, area-averaged, so already
+    denoised); ``roi`` is a mask at that resolution.
+    """
+    if prev.small.shape != cur.small.shape:
         raise ValueError("motion_scores needs two frames of the same analysis size")
-    diff = as_u8(cv2.addWeighted(cur.blur, 0.5, prev.blur, -0.5, 128.0))
+    diff = as_u8(cv2.addWeighted(cur.small, 0.5, prev.small, -0.5, 128.0))
     med, sigma = _offset_and_spread(diff)
     thr = max(MOTION_MIN_STEP, MOTION_NOISE_K * sigma)
     # One lookup does "subtract the offset, take the magnitude, threshold".
@@ -73,4 +82,4 @@ def motion_scores(prev: Frame, cur: Frame, roi: RoiMask) -> MotionResult:
     else:
         sub = changed[roi.y0 : roi.y1, roi.x0 : roi.x1]
         motion = cv2.countNonZero(cv2.bitwise_and(sub, roi.crop)) / float(roi.area)
-    return MotionResult(motion, frame_change, 2.0 * thr, changed)
+    return MotionResult(motion, frame_change, 2.0 * thr, 2.0 * sigma, changed)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from shelfcam.vision.delta import empty_similarity, regions_of, structure_map
 from shelfcam.vision.frame import Frame
 from shelfcam.vision.health import obstruction, scene_shift
-from shelfcam.vision.lighting import LightingResult, brightness_change, lighting_from
+from shelfcam.vision.lighting import LightingResult, lighting_change
 from shelfcam.vision.motion import motion_scores
 from shelfcam.vision.roi import FULL_FRAME, Region, Rois, roi_mask
 
@@ -25,8 +25,8 @@ STABLE_FRAME_CHANGE = 0.005
 INVENTORY_DELTA_THRESHOLD = 0.2
 LIGHTING_THRESHOLD = 0.35
 OBSTRUCTION_THRESHOLD = 0.7
-SHIFT_THRESHOLD_PX = 1.5
-SHIFT_MIN_CONFIDENCE = 0.2
+SHIFT_THRESHOLD_PX = 1.0
+SHIFT_MIN_CONFIDENCE = 0.3
 EMPTY_SIMILARITY_THRESHOLD = 0.8
 
 
@@ -59,7 +59,7 @@ class FrameScores:
     shift_dx: float
     shift_dy: float
     shift_confidence: float
-    """0..1 phase-correlation response (0 if no reference). Trust shifts above ~0.2."""
+    """0..1 phase-correlation response (0 if no reference). Trust shifts above ~0.3."""
     empty_similarity: float | None
     """Inventory ROI vs empty reference, 0..1 (None if none). Empty above ~0.8."""
     inventory_judged: float | None
@@ -68,7 +68,8 @@ class FrameScores:
     brightness: float
     """Mean grey level of the frame, 0..255."""
     noise: float
-    """Estimated noise sigma of the frame, grey levels."""
+    """Robust sigma of the pixel difference to the previous frame, grey levels (0 if no
+    previous frame): the noise level the motion threshold adapted to."""
 
     def to_dict(self, ndigits: int = 4) -> dict[str, object]:
         """A plain JSON-ready dict: floats rounded, regions as lists of x/y/w/h dicts."""
@@ -98,46 +99,38 @@ def analyze(
     rois: Rois,
 ) -> FrameScores:
     """Every score of ``cur`` (see `FrameScores` for each field's meaning and scale)."""
-    w, h = cur.width, cur.height
     prev = _same_size(prev, cur)
     baseline = _same_size(baseline, cur)
     reference = _same_size(reference, cur)
     empty_ref = _same_size(empty_ref, cur)
-    inter = roi_mask(w, h, rois.interaction)
-    inv = roi_mask(w, h, rois.inventory)
 
-    motion, frame_change = 0.0, 1.0
+    sh, sw = cur.small.shape
+    inter = roi_mask(sw, sh, rois.interaction)
+    motion, frame_change, noise = 0.0, 1.0, 0.0
     light = LightingResult(0.0, False, 0.0, 0.0)
     if prev is not None:
         m = motion_scores(prev, cur, inter)
-        motion, frame_change = m.motion, m.frame_change
-        full = roi_mask(w, h, FULL_FRAME)
-        light = lighting_from(
-            brightness_change(prev.small, cur.small),
-            structure_map(prev, cur, full).raw_fraction,
-        )
+        motion, frame_change, noise = m.motion, m.frame_change, m.noise
+        light = lighting_change(prev, cur, roi_mask(sw, sh, FULL_FRAME))
 
     delta: float | None = None
     judged: float | None = None
     regions: tuple[Region, ...] = ()
     if baseline is not None:
-        smap = structure_map(baseline, cur, inv)
-        res = regions_of(smap, inv, w, h)
+        inv_small = roi_mask(sw, sh, rois.inventory)
+        smap = structure_map(baseline, cur, inv_small)
+        res = regions_of(smap, inv_small, sw, sh)
         delta, judged, regions = res.score, res.judged_fraction, res.regions
-        sh, sw = cur.small.shape
-        small_inv = roi_mask(sw, sh, rois.inventory).mask
-        base_light = lighting_from(
-            brightness_change(baseline.small, cur.small, small_inv), smap.raw_fraction
-        )
+        base_light = lighting_change(baseline, cur, inv_small, smap)
         if base_light.score > light.score:
             light = base_light
 
     shift_dx = shift_dy = shift_conf = 0.0
     if reference is not None:
-        s = scene_shift(reference, cur, (rois.interaction, rois.inventory))
+        s = scene_shift(reference, cur)
         shift_dx, shift_dy, shift_conf = s.dx, s.dy, s.confidence
 
-    empty = empty_similarity(cur, empty_ref, inv) if empty_ref is not None else None
+    empty = empty_similarity(cur, empty_ref, rois.inventory) if empty_ref is not None else None
     return FrameScores(
         motion=motion,
         frame_change=frame_change,
@@ -154,5 +147,5 @@ def analyze(
         empty_similarity=empty,
         inventory_judged=judged,
         brightness=cur.mean,
-        noise=cur.noise,
+        noise=noise,
     )
