@@ -36,7 +36,7 @@ def measure(width: int, height: int, rounds: int) -> tuple[float, float, tuple[i
     reference = baseline
     empty_ref = frame_from_jpeg(sc.empty_reference)
     # Frames with the hand in view: every score does real work.
-    hand = [p for p in sc.labels["phases"] if p["kind"] == "hand"][0]
+    hand = next(p for p in sc.labels["phases"] if p["kind"] == "hand")
     picks = list(range(hand["start_frame"], hand["end_frame"]))
     prevs: dict[int, Frame] = {i: frame_from_jpeg(frames[i - 1]) for i in picks}
     shape = decode_gray(frames[picks[0]]).shape

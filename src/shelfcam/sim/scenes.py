@@ -109,10 +109,12 @@ def _move(t: Timeline) -> None:
 
 def _fast_add(t: Timeline) -> None:
     t.fast(add=_missing(t)[0])
+    t.hold(2.0)
 
 
 def _fast_take(t: Timeline) -> None:
     t.fast(remove=_pick(t))
+    t.hold(2.0)
 
 
 def _linger(t: Timeline) -> None:

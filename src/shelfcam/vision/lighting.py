@@ -9,7 +9,8 @@ Two measurements between frames ``a`` and ``b``:
   out in either frame carry no structure and are not judged, so a light switched fully off
   (black frame) counts as "structure unchanged where visible".
 
-``score = brightness * clip(1 - structure / LIGHT_STRUCTURE_LIMIT, 0, 1)`` in 0..1 and
+``score = brightness * clip(1 - structure / LIGHT_STRUCTURE_LIMIT, 0, 1)`` in 0..1 when at
+least half the view (`LIGHT_MIN_BRIGHTNESS`) changed brightness, else 0; and
 ``changed = score >= LIGHTING_THRESHOLD``. A hand or a passer-by changes brightness and
 structure together (score near 0); a covered lens replaces the structure with a flat
 surface (score near 0); a lamp switched on or off, or a big exposure jump, scores 0.5-1.
@@ -29,10 +30,10 @@ from shelfcam.vision.roi import RoiMask
 
 LIGHT_STEP = 10.0
 LIGHT_RELATIVE = 0.10
-LIGHT_STRUCTURE_LIMIT = 0.4
+LIGHT_STRUCTURE_LIMIT = 0.25
 LIGHTING_THRESHOLD = 0.35
 """Score at or above which a lighting change is reported."""
-LIGHT_MIN_BRIGHTNESS = 0.3
+LIGHT_MIN_BRIGHTNESS = 0.5
 """Below this fraction of the view changing brightness, structure is not examined."""
 
 
@@ -75,13 +76,12 @@ def lighting_change(
     """Lighting change from ``a`` to ``b`` inside ``roi`` (a mask at thumbnail resolution).
 
     The structure is examined only when at least `LIGHT_MIN_BRIGHTNESS` of the ROI changed
-    brightness (pass ``smap`` when it is already computed); below that the score is the
-    brightness fraction itself, an upper bound that stays under the threshold.
+    brightness (pass ``smap`` when it is already computed); below that the score is 0.
     """
     mask = None if roi.area == roi.mask.size else roi.mask
     bright = brightness_change(a.small, b.small, mask)
     if bright < LIGHT_MIN_BRIGHTNESS:
-        return lighting_from(bright, 0.0)
+        return LightingResult(0.0, False, bright, 0.0)
     if smap is None:
         smap = structure_map(a, b, roi)
     return lighting_from(bright, smap.raw_fraction)

@@ -19,8 +19,8 @@ from shelfcam.vision.motion import motion_scores
 from shelfcam.vision.roi import FULL_FRAME, Region, Rois, roi_mask
 
 # Suggested defaults for the rule engine (documented in docs/vision.md).
-MOTION_START = 0.03
-MOTION_END = 0.01
+MOTION_START = 0.015
+MOTION_END = 0.005
 STABLE_FRAME_CHANGE = 0.005
 INVENTORY_DELTA_THRESHOLD = 0.2
 LIGHTING_THRESHOLD = 0.35
@@ -36,7 +36,7 @@ class FrameScores:
 
     motion: float
     """Interaction ROI vs previous frame: fraction of ROI pixels changed, 0..1 (0 if no
-    previous frame). Start an interaction above ~0.03, end below ~0.01."""
+    previous frame). Start an interaction above ~0.015, end below ~0.005."""
     frame_change: float
     """Whole frame vs previous frame: fraction of pixels changed, 0..1 (1.0 if no previous
     frame: stability unknown). Stable below ~0.005."""
