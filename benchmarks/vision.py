@@ -1,0 +1,85 @@
+"""Cost of the vision pipeline per frame against the JPEG decode alone.
+
+For VGA (640x480) and UXGA (1600x1200) synthetic shelf frames (shelfcam.sim, JPEG quality
+80, a hand in view), measures in one run, interleaved, the median wall time of
+
+* decode alone: ``decode_gray`` at analysis scale (the denominator), and
+* decode plus every score: ``decode_gray`` + ``make_frame`` + ``analyze`` with a previous
+  frame, a baseline, a reference and an empty reference (all cached `Frame` objects, as the
+  worker keeps them),
+
+and prints the ratio. Last line: ``vision_ratio_vga=<x> vision_ratio_uxga=<x>``.
+
+Run: ``uv run python benchmarks/vision.py`` (about 30 s).
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+
+import cv2
+
+from shelfcam.sim.render import INTERACTION_ROI, INVENTORY_ROI
+from shelfcam.sim.scenes import generate
+from shelfcam.vision import Frame, Rois, analyze, decode_gray, frame_from_jpeg, make_frame
+
+ROUNDS = 400
+
+
+def measure(width: int, height: int, rounds: int) -> tuple[float, float, tuple[int, int]]:
+    sc = generate("take_item", seed=1, width=width, height=height, fps=2.0)
+    frames = list(sc.frames)
+    rois = Rois(INTERACTION_ROI, INVENTORY_ROI)
+    baseline = frame_from_jpeg(frames[0])
+    reference = baseline
+    empty_ref = frame_from_jpeg(sc.empty_reference)
+    # Frames with the hand in view: every score does real work.
+    hand = next(p for p in sc.labels["phases"] if p["kind"] == "hand")
+    picks = list(range(hand["start_frame"], hand["end_frame"]))
+    prevs: dict[int, Frame] = {i: frame_from_jpeg(frames[i - 1]) for i in picks}
+    shape = decode_gray(frames[picks[0]]).shape
+
+    dec: list[float] = []
+    full: list[float] = []
+    for r in range(rounds):
+        i = picks[r % len(picks)]
+        data = frames[i]
+        t0 = time.perf_counter()
+        decode_gray(data)
+        t1 = time.perf_counter()
+        cur = make_frame(decode_gray(data))
+        analyze(
+            cur,
+            prev=prevs[i],
+            baseline=baseline,
+            reference=reference,
+            empty_ref=empty_ref,
+            rois=rois,
+        )
+        t2 = time.perf_counter()
+        dec.append(t1 - t0)
+        full.append(t2 - t1)
+    return statistics.median(dec), statistics.median(full), (shape[1], shape[0])
+
+
+def main() -> None:
+    print(
+        f"machine: {platform.machine()}, {cv2.getNumberOfCPUs()} cores, "
+        f"python {platform.python_version()}, opencv {cv2.__version__}"
+    )
+    ratios: dict[str, float] = {}
+    for label, (w, h) in {"vga": (640, 480), "uxga": (1600, 1200)}.items():
+        measure(w, h, 20)  # warm-up (caches, lazy imports)
+        dec, full, size = measure(w, h, ROUNDS)
+        ratios[label] = full / dec
+        print(
+            f"{label}: {w}x{h} -> analysis {size[0]}x{size[1]}: decode {dec * 1e6:.0f} us, "
+            f"decode+frame+analyze {full * 1e6:.0f} us, ratio {full / dec:.2f}"
+        )
+    print(f"vision_ratio_vga={ratios['vga']:.2f} vision_ratio_uxga={ratios['uxga']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Synthetic labelled scenes (`shelfcam.sim.scenes`) and the camera simulator client."""

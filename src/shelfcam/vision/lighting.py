@@ -1,0 +1,87 @@
+"""Lighting change: much of the view changed brightness while little of its structure did.
+
+Two measurements between frames ``a`` and ``b``:
+
+* ``brightness``: fraction of the half-resolution thumbnail (inside the ROI) whose grey level
+  moved by more than ``LIGHT_STEP + LIGHT_RELATIVE * max(a, b)``;
+* ``structure``: fraction of judged pixels whose local structure changed (the same test as the
+  inventory delta, `shelfcam.vision.delta.structure_map`). Pixels crushed to black or blown
+  out in either frame carry no structure and are not judged, so a light switched fully off
+  (black frame) counts as "structure unchanged where visible".
+
+``score = brightness * clip(1 - structure / LIGHT_STRUCTURE_LIMIT, 0, 1)`` in 0..1 when at
+least half the view (`LIGHT_MIN_BRIGHTNESS`) changed brightness, else 0; and
+``changed = score >= LIGHTING_THRESHOLD``. A hand or a passer-by changes brightness and
+structure together (score near 0); a covered lens replaces the structure with a flat
+surface (score near 0); a lamp switched on or off, or a big exposure jump, scores 0.5-1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from shelfcam.vision.delta import StructureMap, structure_map
+from shelfcam.vision.frame import Frame
+from shelfcam.vision.roi import RoiMask
+
+LIGHT_STEP = 10.0
+LIGHT_RELATIVE = 0.10
+LIGHT_STRUCTURE_LIMIT = 0.25
+LIGHTING_THRESHOLD = 0.35
+"""Score at or above which a lighting change is reported."""
+LIGHT_MIN_BRIGHTNESS = 0.5
+"""Below this fraction of the view changing brightness, structure is not examined."""
+
+
+@dataclass(frozen=True)
+class LightingResult:
+    score: float
+    """0..1 (see module docstring); `LIGHTING_THRESHOLD` decides ``changed``."""
+    changed: bool
+    brightness: float
+    """Fraction of the view whose brightness changed."""
+    structure: float
+    """Fraction of the judged view whose structure changed."""
+
+
+# moved when |a - b| > LIGHT_STEP + LIGHT_RELATIVE * max(a, b): the bound per max(a, b).
+_BOUND = np.clip(LIGHT_STEP + LIGHT_RELATIVE * np.arange(256), 0, 255).astype(np.uint8)
+
+
+def brightness_change(
+    a: NDArray[np.uint8], b: NDArray[np.uint8], mask: NDArray[np.uint8] | None = None
+) -> float:
+    """Fraction of pixels (inside ``mask`` if given) whose brightness moved noticeably."""
+    moved = cv2.compare(cv2.absdiff(a, b), cv2.LUT(cv2.max(a, b), _BOUND), cv2.CMP_GT)
+    if mask is None:
+        return cv2.countNonZero(moved) / float(moved.size)
+    n = cv2.countNonZero(mask)
+    return cv2.countNonZero(cv2.bitwise_and(moved, mask)) / float(n) if n else 0.0
+
+
+def lighting_from(brightness: float, structure: float) -> LightingResult:
+    """Combine the two measurements into a score and a decision."""
+    keep = min(1.0, max(0.0, 1.0 - structure / LIGHT_STRUCTURE_LIMIT))
+    score = brightness * keep
+    return LightingResult(score, score >= LIGHTING_THRESHOLD, brightness, structure)
+
+
+def lighting_change(
+    a: Frame, b: Frame, roi: RoiMask, smap: StructureMap | None = None
+) -> LightingResult:
+    """Lighting change from ``a`` to ``b`` inside ``roi`` (a mask at thumbnail resolution).
+
+    The structure is examined only when at least `LIGHT_MIN_BRIGHTNESS` of the ROI changed
+    brightness (pass ``smap`` when it is already computed); below that the score is 0.
+    """
+    mask = None if roi.area == roi.mask.size else roi.mask
+    bright = brightness_change(a.small, b.small, mask)
+    if bright < LIGHT_MIN_BRIGHTNESS:
+        return LightingResult(0.0, False, bright, 0.0)
+    if smap is None:
+        smap = structure_map(a, b, roi)
+    return lighting_from(bright, smap.raw_fraction)
