@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import simplejpeg  # type: ignore[import-untyped]  # the wheel ships no type information
+import simplejpeg
 
 from shelfcam.errors import InvalidInput
 from shelfcam.sim.render import (

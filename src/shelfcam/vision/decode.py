@@ -11,7 +11,7 @@ for SVGA and UXGA, 180x240 for a portrait 480x640 stream. Distances reported in 
 from __future__ import annotations
 
 import numpy as np
-import simplejpeg  # type: ignore[import-untyped]  # the wheel ships no type information
+import simplejpeg
 from numpy.typing import NDArray
 
 from shelfcam.errors import InvalidInput

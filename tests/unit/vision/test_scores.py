@@ -7,7 +7,6 @@ import json
 import cv2
 import numpy as np
 import pytest
-from conftest import gain_offset, noisy, textured, with_object
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +31,7 @@ from shelfcam.vision.scores import (
     SHIFT_MIN_CONFIDENCE,
     SHIFT_THRESHOLD_PX,
 )
+from tests.unit.vision.images import gain_offset, noisy, textured, with_object
 
 LEFT = ((0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0))
 RIGHT = ((0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0))
