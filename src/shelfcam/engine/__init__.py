@@ -1,1 +1,22 @@
-"""Pure per-device rule engine: scores in, state, events and directives out."""
+"""Pure per-device rule engine: scores in, state, events and directives out.
+
+``step(state, Observation(capture_id, t, scores), config) -> Step`` (see step.py).
+"""
+
+from shelfcam.engine.config import EngineConfig, Thresholds
+from shelfcam.engine.events import EventEnd, EventOut
+from shelfcam.engine.state import EngineState, Episode, Mark
+from shelfcam.engine.step import Observation, Step, step
+
+__all__ = [
+    "EngineConfig",
+    "EngineState",
+    "Episode",
+    "EventEnd",
+    "EventOut",
+    "Mark",
+    "Observation",
+    "Step",
+    "Thresholds",
+    "step",
+]

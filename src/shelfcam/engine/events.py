@@ -1,0 +1,87 @@
+"""What the engine decides: events to record, open events to close, and their details."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from shelfcam.engine.config import EngineConfig
+from shelfcam.engine.state import Mark
+
+EventType = Literal[
+    "interaction_detected", "stock_changed", "empty_confirmed", "camera_obstructed",
+    "scene_shifted",
+]
+Role = Literal["pre", "post", "during"]
+
+
+@dataclass(frozen=True)
+class EventOut:
+    """A new event. ``key`` is deterministic (the emitting capture and the type), so a
+    retried frame produces the same key and the worker stores the event once."""
+
+    key: str
+    event_type: EventType
+    started_at: datetime
+    ended_at: datetime | None
+    confidence: float
+    details: dict[str, Any]
+    images: dict[Role, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EventEnd:
+    """An open event (ended_at null) whose condition cleared at ``ended_at``."""
+
+    key: str
+    ended_at: datetime
+
+
+def confidence(score: float, threshold: float) -> float:
+    """0.5 at the threshold, 1.0 at twice the threshold (and beyond)."""
+    if threshold <= 0:
+        return 1.0
+    return round(max(0.0, min(1.0, score / (2 * threshold))), 3)
+
+
+def details(
+    config: EngineConfig,
+    *,
+    scores: dict[str, Any],
+    pre: Mark | None = None,
+    post: Mark | None = None,
+    during: Mark | None = None,
+    baseline_age_s: float | None = None,
+    stability_frames: int = 0,
+    trace: tuple[str, ...] | list[str] = (),
+    regions: tuple[dict[str, float], ...] | list[dict[str, float]] = (),
+) -> dict[str, Any]:
+    """The seed's ``details`` shape plus ``regions`` (normalised boxes)."""
+    return {
+        "roi_version": config.roi_version,
+        "thresholds": config.thresholds.to_dict(),
+        "scores": scores,
+        "captures": {
+            "pre_capture_id": pre.capture_id if pre else None,
+            "post_capture_id": post.capture_id if post else None,
+            "during_capture_id": during.capture_id if during else None,
+        },
+        "baseline": {
+            "age_seconds": None if baseline_age_s is None else round(baseline_age_s, 1),
+            "stability_frames": stability_frames,
+        },
+        "decision_trace": list(trace),
+        "regions": list(regions),
+    }
+
+
+def images(pre: Mark | None, post: Mark | None, during: Mark | None) -> dict[Role, str]:
+    found: dict[Role, str] = {}
+    if pre is not None:
+        found["pre"] = pre.capture_id
+    if post is not None:
+        found["post"] = post.capture_id
+    if during is not None:
+        found["during"] = during.capture_id
+    return found
