@@ -32,14 +32,42 @@ class InvalidInput(ShelfcamError):
     code = "invalid_input"
 
 
+class Unauthorized(ShelfcamError):
+    """No session and no valid admin token (or a wrong password)."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ShelfcamError):
+    """Authenticated, but the request is refused (e.g. a form without its CSRF token)."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(ShelfcamError):
     status = 404
     code = "not_found"
 
 
+class Gone(ShelfcamError):
+    """It existed, but is no more (an event image removed by retention)."""
+
+    status = 410
+    code = "gone"
+
+
 class Conflict(ShelfcamError):
     status = 409
     code = "conflict"
+
+
+class TooManyRequests(ShelfcamError):
+    """Too many failed attempts; the caller should wait (``Retry-After``)."""
+
+    status = 429
+    code = "too_many_requests"
 
 
 class DatabaseUnavailable(ShelfcamError):
