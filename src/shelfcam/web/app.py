@@ -13,7 +13,7 @@ from shelfcam.config import Settings
 from shelfcam.db.connect import open_pool
 from shelfcam.metrics import Metrics
 from shelfcam.store import FrameStore
-from shelfcam.web import errors, health
+from shelfcam.web import errors, health, ui
 from shelfcam.web.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -48,4 +48,5 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.context = context
     errors.install(app)
     app.include_router(health.router)
+    ui.install(app)
     return app

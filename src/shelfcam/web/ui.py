@@ -1,0 +1,20 @@
+"""Wires the admin UI, the JSON API and the image routes into the app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from shelfcam.web import api, auth, images, login, pages
+from shelfcam.web.templating import build_templates
+
+
+def install(app: FastAPI) -> None:
+    """Templates, static files (vendored htmx), routes and the login redirect."""
+    app.state.templates = build_templates()
+    auth.install(app)
+    app.mount("/static", StaticFiles(packages=[("shelfcam.web", "static")]), name="static")
+    app.include_router(login.router)
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    app.include_router(images.router)
