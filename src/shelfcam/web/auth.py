@@ -13,7 +13,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -152,13 +152,16 @@ def clear_session_cookie(response: Response, request: Request) -> None:
 
 async def _login_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
-    target = login_url(exc.next_url)
     if request.headers.get("HX-Request"):
-        # htmx follows redirects inside the page; ask it to navigate instead.
+        # A fragment's request: htmx would swap a redirect's page into the fragment, so
+        # ask it to navigate, and come back to the page (not the fragment) after login.
+        current = urlsplit(request.headers.get("HX-Current-URL", "/"))
+        page = current.path + (f"?{current.query}" if current.query else "")
+        target = login_url(safe_next(page))
         return JSONResponse(
             error_body(exc.code, exc.detail), status_code=401, headers={"HX-Redirect": target}
         )
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(login_url(exc.next_url), status_code=303)
 
 
 def install(app: FastAPI) -> None:

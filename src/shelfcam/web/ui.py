@@ -8,13 +8,14 @@ from fastapi.staticfiles import StaticFiles
 from shelfcam.web import api, auth, images, login, pages
 from shelfcam.web.templating import build_templates
 
+# Every router of the admin UI and its API (the tests walk these to check each route).
+ROUTERS = (login.router, pages.router, api.router, images.router)
+
 
 def install(app: FastAPI) -> None:
     """Templates, static files (vendored htmx), routes and the login redirect."""
     app.state.templates = build_templates()
     auth.install(app)
     app.mount("/static", StaticFiles(packages=[("shelfcam.web", "static")]), name="static")
-    app.include_router(login.router)
-    app.include_router(pages.router)
-    app.include_router(api.router)
-    app.include_router(images.router)
+    for router in ROUTERS:
+        app.include_router(router)
