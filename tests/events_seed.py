@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import cv2
@@ -150,10 +150,11 @@ def seed_event(
             )
     if details is None:
         details = details_for(event_type, captures)
+    ended_at = None if event_type == "camera_obstructed" else started_at + timedelta(seconds=38)
     conn.execute(
         "INSERT INTO events (event_id, device_id, event_type, started_at, ended_at,"
         " confidence, details) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (event_id, device_id, event_type, started_at, started_at, confidence, Jsonb(details)),
+        (event_id, device_id, event_type, started_at, ended_at, confidence, Jsonb(details)),
     )
     for role in roles:
         uri = event_uri(device_id, day, event_id, role)

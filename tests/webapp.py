@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from shelfcam import admin
@@ -47,6 +49,15 @@ async def running_app(db_url: str, data_dir: Path, **overrides: Any) -> AsyncIte
 async def create_user(db_url: str, username: str = "admin", password: str = PASSWORD) -> None:
     async with connection(db_url) as conn:
         await admin.set_password(conn, username, password)
+
+
+def create_user_sync(db_url: str, username: str = "admin", password: str = PASSWORD) -> None:
+    """The same, from code that already runs an event loop (Playwright's sync API)."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO admin_users (username, password_hash) VALUES (%s, %s)",
+            (username, PasswordHasher().hash(password)),
+        )
 
 
 async def create_token(db_url: str, name: str = "test") -> str:
