@@ -276,3 +276,22 @@ async def test_expired_session_is_no_session(db_url: str, tmp_path: Path) -> Non
             conn.execute("UPDATE admin_sessions SET expires_at = now() - interval '1 s'")
         assert (await web.client.get("/api/v1/events")).status_code == 401
         assert (await web.client.get("/")).status_code == 303
+
+
+async def test_old_failures_are_forgotten(db_url: str, tmp_path: Path) -> None:
+    async with running_app(db_url, tmp_path, login_free_attempts=3) as web:
+        await create_user(db_url)
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO login_throttle (subject, failures, last_failure_at) VALUES"
+                " ('user:admin', 50, now() - interval '2 days'),"
+                " ('user:made-up', 3, now() - interval '2 days')"
+            )
+        # Fifty failures long ago do not block today's first mistake.
+        assert (await login(web.client, password="wrong-password")).status_code == 401
+        assert (await login(web.client)).status_code == 303
+        web.client.cookies.clear()
+        assert (await login(web.client, username="x", password="wrong-password")).status_code == 401
+        with psycopg.connect(db_url) as conn:
+            subjects = [r[0] for r in conn.execute("SELECT subject FROM login_throttle")]
+        assert sorted(subjects) == ["addr:203.0.113.7", "user:x"]

@@ -117,7 +117,15 @@ async def blocked_for(conn: Conn, subjects: list[str]) -> float:
 
 
 async def count_failure(conn: Conn, subject: str) -> int:
-    """Note one more failed login of ``subject``; return its failure count."""
+    """Note one more failed login of ``subject``; return its failure count.
+
+    Also forgets subjects with no failure for a day (made-up user names pile up otherwise).
+    """
+    await conn.execute(
+        "DELETE FROM login_throttle WHERE last_failure_at < now() - %s"
+        " AND (blocked_until IS NULL OR blocked_until < now())",
+        (FAILURE_MEMORY,),
+    )
     cur = await conn.execute(
         """
         INSERT INTO login_throttle AS t (subject, failures, last_failure_at)
