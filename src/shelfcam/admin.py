@@ -119,7 +119,9 @@ class NewSession:
 
 
 def _subjects(username: str, address: str) -> list[str]:
-    return [f"user:{username}"[:200], f"addr:{address}"[:200]]
+    """Throttle keys; every name that cannot exist shares one (and no NUL reaches SQL)."""
+    user = username if USERNAME_PATTERN.fullmatch(username) else "?invalid"
+    return [f"user:{user}", f"addr:{address.replace(chr(0), '?')}"[:200]]
 
 
 async def login(

@@ -295,3 +295,29 @@ async def test_old_failures_are_forgotten(db_url: str, tmp_path: Path) -> None:
         with psycopg.connect(db_url) as conn:
             subjects = [r[0] for r in conn.execute("SELECT subject FROM login_throttle")]
         assert sorted(subjects) == ["addr:203.0.113.7", "user:x"]
+
+
+async def test_control_characters_are_refused_not_crashes(db_url: str, tmp_path: Path) -> None:
+    async with running_app(db_url, tmp_path) as web:
+        await create_user(db_url)
+        # PostgreSQL text cannot hold NUL: these must be refused before any query.
+        bad_login = await login(web.client, username="ad\x00min", password="x\x00y")
+        assert bad_login.status_code == 401
+        form = await web.client.get("/login")
+        odd_next = await web.client.post(
+            "/login",
+            data={
+                "username": "admin",
+                "password": PASSWORD,
+                "csrf_token": csrf_of(form.text),
+                "next": "/\x00\r\nSet-Cookie: x=1",
+            },
+        )
+        assert odd_next.status_code == 303
+        assert odd_next.headers["location"] == "/"
+        assert (await web.client.get("/?device=a%00b")).status_code == 400
+        api = await web.client.get("/api/v1/events?device=a%00b")
+        assert api.status_code == 422
+        token = {"Authorization": "Bearer shcadm_\x01"}
+        web.client.cookies.clear()
+        assert (await web.client.get("/api/v1/devices", headers=token)).status_code == 401

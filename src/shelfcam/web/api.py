@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from shelfcam import devices, events
+from shelfcam.devices import DEVICE_ID_PATTERN
 from shelfcam.web import pooled
 from shelfcam.web.auth import Principal, require_api_principal
 from shelfcam.web.context import AppContext, get_context
@@ -22,6 +23,7 @@ from shelfcam.web.schemas import (
     event_out,
 )
 
+DEVICE_ID_REGEX = f"^{DEVICE_ID_PATTERN.pattern}$"
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No session and no valid admin token"},
 }
@@ -51,7 +53,9 @@ def _aware(value: datetime | None) -> datetime | None:
 async def list_events(
     context: Context,
     *,
-    device: Annotated[str | None, Query(description="Only this camera", max_length=63)] = None,
+    device: Annotated[
+        str | None, Query(description="Only this camera", pattern=DEVICE_ID_REGEX)
+    ] = None,
     type: Annotated[EventType | None, Query(description="Only this event type")] = None,
     since: Annotated[
         datetime | None, Query(description="started_at >= since (ISO 8601; naive = UTC)")

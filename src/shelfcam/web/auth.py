@@ -58,6 +58,8 @@ def safe_next(value: str | None) -> str:
     """A local path to go to after login; anything else (another site) becomes ``/``."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "/"
     return value
 
 

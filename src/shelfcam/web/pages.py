@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from shelfcam import admin, events, explain
+from shelfcam.devices import DEVICE_ID_PATTERN
 from shelfcam.errors import InvalidInput, NotFound
 from shelfcam.web import pooled
 from shelfcam.web.auth import require_page_session
@@ -56,6 +57,8 @@ class TimelineQuery:
             except ValueError as err:
                 raise InvalidInput(f"{what} must be a date such as 2026-01-31") from err
 
+        if self.device and not DEVICE_ID_PATTERN.fullmatch(self.device):
+            raise InvalidInput("camera must be a device name such as pantry")
         since = day(self.date_from, "from")
         until = day(self.date_to, "to")
         if self.type and self.type not in events.EVENT_TYPES:
