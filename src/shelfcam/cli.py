@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import sys
@@ -11,11 +12,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from shelfcam import devices, logs, polygons, runtime
+from shelfcam import admin, devices, logs, polygons, runtime
 from shelfcam.config import Settings, load_settings
 from shelfcam.db.connect import connection
 from shelfcam.db.migrate import migrate
-from shelfcam.errors import NotYetAvailable, ShelfcamError
+from shelfcam.errors import InvalidInput, NotYetAvailable, ShelfcamError
 
 log = logging.getLogger("shelfcam.cli")
 
@@ -117,6 +118,49 @@ def cmd_device_list(args: argparse.Namespace, settings: Settings) -> int:
                 f"{row['device_id']:<24} {state:<8} roi_version={row['roi_version']} "
                 f"last_seen={seen}"
             )
+    return 0
+
+
+def _read_password() -> str:
+    """Twice at a prompt (not echoed), or one line from stdin when it is piped."""
+    if sys.stdin.isatty():
+        first = getpass.getpass("New password: ")
+        if getpass.getpass("Repeat the password: ") != first:
+            raise InvalidInput("the two passwords differ; nothing changed")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_admin_set_password(args: argparse.Namespace, settings: Settings) -> int:
+    username = admin.validate_username(args.user)
+    password = admin.validate_password(_read_password())
+
+    async def run(url: str) -> bool:
+        async with connection(url) as conn:
+            return await admin.set_password(conn, username, password)
+
+    with runtime.database(settings) as url:
+        migrate(url)
+        created = asyncio.run(run(url))
+    what = "created" if created else "has a new password; its sessions were ended"
+    print(f"admin user {username} {what}")
+    return 0
+
+
+def cmd_admin_token_create(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(url: str) -> str:
+        async with connection(url) as conn:
+            return await admin.create_token(conn, args.name)
+
+    with runtime.database(settings) as url:
+        migrate(url)
+        token = asyncio.run(run(url))
+    print(
+        f"admin token {args.name!r} created; send it as 'Authorization: Bearer <token>'. "
+        "It is shown only this once:",
+        file=sys.stderr,
+    )
+    print(token)
     return 0
 
 
@@ -268,15 +312,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("suite", nargs="?", default="synthetic")
 
-    admin = _add(sub, "admin", _not_yet("?"), "Admin accounts.", "shelfcam admin set-password")
-    admin_sub = admin.add_subparsers(title="admin commands", metavar="ADMIN_COMMAND", required=True)
-    _add(
+    admin_cmd = _add(
+        sub, "admin", _not_yet("?"), "Admin accounts and tokens.", "shelfcam admin set-password"
+    )
+    admin_sub = admin_cmd.add_subparsers(
+        title="admin commands", metavar="ADMIN_COMMAND", required=True
+    )
+    setpw = _add(
         admin_sub,
         "set-password",
-        _not_yet("7/9"),
-        "Set the admin password.",
-        "shelfcam admin set-password",
+        cmd_admin_set_password,
+        "Create an admin user or change its password (prompted; or one line on stdin).",
+        "shelfcam admin set-password   # or: printf '%s\\n' \"$PW\" | shelfcam admin set-password",
     )
+    setpw.add_argument(
+        "--user", default=admin.DEFAULT_USER, metavar="NAME", help="user name (default: admin)"
+    )
+    token = _add(
+        admin_sub, "token", _not_yet("?"), "Admin API tokens.", "shelfcam admin token create"
+    )
+    token_sub = token.add_subparsers(title="token commands", metavar="TOKEN_COMMAND", required=True)
+    tcreate = _add(
+        token_sub,
+        "create",
+        cmd_admin_token_create,
+        "Create an admin API token and print it once (only its hash is stored).",
+        "TOKEN=$(shelfcam admin token create --name backup)\n  "
+        'curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/api/v1/events',
+    )
+    tcreate.add_argument("--name", default="api", help="a label for the token (default: api)")
     return parser
 
 

@@ -116,6 +116,32 @@ class Settings(BaseSettings):
         le=200,
         description="Connections the HTTP server keeps open to PostgreSQL.",
     )
+    session_max_age_hours: int = Field(
+        default=168,
+        ge=1,
+        le=24 * 366,
+        description="How long an admin login lasts before the admin UI asks for the password "
+        "again.",
+    )
+    login_free_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Failed logins in a row (per user name, and per client address) before "
+        "each further attempt waits: 1 s, then twice as long after every new failure.",
+    )
+    login_backoff_max_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=24 * 3600,
+        description="Longest wait imposed after repeated failed logins.",
+    )
+    timeline_poll_seconds: int = Field(
+        default=5,
+        ge=0,
+        le=300,
+        description="How often the timeline page asks for new events; 0 turns live updates off.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -39,14 +39,42 @@ class InvalidInput(ShelfcamError):
             self.code = code
 
 
+class Unauthorized(ShelfcamError):
+    """No session and no valid admin token (or a wrong password)."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ShelfcamError):
+    """Authenticated, but the request is refused (e.g. a form without its CSRF token)."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(ShelfcamError):
     status = 404
     code = "not_found"
 
 
+class Gone(ShelfcamError):
+    """It existed, but is no more (an event image removed by retention)."""
+
+    status = 410
+    code = "gone"
+
+
 class Conflict(ShelfcamError):
     status = 409
     code = "conflict"
+
+
+class TooManyRequests(ShelfcamError):
+    """Too many failed attempts; the caller should wait (``Retry-After``)."""
+
+    status = 429
+    code = "too_many_requests"
 
 
 class DatabaseUnavailable(ShelfcamError):
@@ -67,11 +95,6 @@ class NotYetAvailable(ShelfcamError):
     """A command whose feature arrives in a later release."""
 
     code = "not_yet_available"
-
-
-class Unauthorized(ShelfcamError):
-    status = 401
-    code = "unauthorized"
 
 
 class PayloadTooLarge(ShelfcamError):

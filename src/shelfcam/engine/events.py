@@ -10,7 +10,10 @@ from shelfcam.engine.config import EngineConfig
 from shelfcam.engine.state import Mark
 
 EventType = Literal[
-    "interaction_detected", "stock_changed", "empty_confirmed", "camera_obstructed",
+    "interaction_detected",
+    "stock_changed",
+    "empty_confirmed",
+    "camera_obstructed",
     "scene_shifted",
 ]
 Role = Literal["pre", "post", "during"]

@@ -99,7 +99,8 @@ class EngineState:
         return found
 
     def to_json(self) -> dict[str, Any]:
-        return _encode(asdict(self))
+        encoded: dict[str, Any] = _encode(asdict(self))
+        return encoded
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> EngineState:

@@ -164,8 +164,9 @@ def _health_obstruction(b: _Builder) -> bool:
             )
         )
         # Whatever the covering hand looked like, it was not an interaction with the shelf.
-        b.state = st.evolve(mode="obstructed", obstruction=OpenEvent(key, since),
-                            episode=None, clear_run=0)
+        b.state = st.evolve(
+            mode="obstructed", obstruction=OpenEvent(key, since), episode=None, clear_run=0
+        )
         return True
     if covered:
         b.state = st.evolve(clear_run=0)
@@ -179,9 +180,13 @@ def _health_obstruction(b: _Builder) -> bool:
     # Compare the uncovered view with the baseline from before: a change made while the
     # camera was covered is still a stock change.
     episode = Episode(pre=st.baseline, started_at=t, trace=("obstruction_cleared",))
-    b.state = st.evolve(obstruction=None, obstructed_since=None, clear_run=0,
-                        mode="settling" if st.baseline else "rebasing",
-                        episode=episode if st.baseline else None)
+    b.state = st.evolve(
+        obstruction=None,
+        obstructed_since=None,
+        clear_run=0,
+        mode="settling" if st.baseline else "rebasing",
+        episode=episode if st.baseline else None,
+    )
     return True
 
 
@@ -194,8 +199,9 @@ def _health_shift(b: _Builder) -> None:
         if not moved:
             b.trace += ["shift_cleared", "baseline_retaken"]
             b.ended.append(EventEnd(st.shift.key, t))
-            b.state = st.evolve(shift=None, shifted_since=None, mode="rebasing",
-                                baseline=None, episode=None)
+            b.state = st.evolve(
+                shift=None, shifted_since=None, mode="rebasing", baseline=None, episode=None
+            )
         return
     if not moved:
         if st.shifted_since is not None:
@@ -217,15 +223,18 @@ def _health_shift(b: _Builder) -> None:
             confidence=round(min(1.0, s.shift_confidence), 3),
             details=details(
                 b.config,
-                scores=b.scores(shift_px=s.shift_px, shift_dx=s.shift_dx, shift_dy=s.shift_dy,
-                                shift_confidence=s.shift_confidence),
+                scores=b.scores(
+                    shift_px=s.shift_px,
+                    shift_dx=s.shift_dx,
+                    shift_dy=s.shift_dy,
+                    shift_confidence=s.shift_confidence,
+                ),
                 trace=trace,
             ),
         )
     )
     # Motion while the camera moved was the knock, not someone at the shelf.
-    b.state = st.evolve(shift=OpenEvent(key, since), mode="shifted", baseline=None,
-                        episode=None)
+    b.state = st.evolve(shift=OpenEvent(key, since), mode="shifted", baseline=None, episode=None)
 
 
 # --- activity -----------------------------------------------------------------------------
@@ -245,9 +254,14 @@ def _judgeable(b: _Builder) -> bool:
 
 
 def _take_baseline(b: _Builder, mark: Mark | None = None) -> None:
-    b.state = b.state.evolve(baseline=mark or b.here, baseline_stable_frames=b.state.stable_run,
-                             mode="idle", episode=None, change_seen_at=None,
-                             lighting_since=None)
+    b.state = b.state.evolve(
+        baseline=mark or b.here,
+        baseline_stable_frames=b.state.stable_run,
+        mode="idle",
+        episode=None,
+        change_seen_at=None,
+        lighting_since=None,
+    )
     st, th, t = b.state, b.th, b.obs.t
     calm = st.shift is None and b.obs.scores.shift_px < th.shift_threshold_px / 2
     due = st.reference_at is None or (
@@ -262,8 +276,9 @@ def _start_interaction(b: _Builder, episode: Episode | None) -> None:
     s, t = b.obs.scores, b.obs.t
     here = Mark(b.obs.capture_id, t, s.motion)
     if episode is None:
-        episode = Episode(pre=b.state.baseline, started_at=t,
-                          lighting=b.state.lighting_since is not None)
+        episode = Episode(
+            pre=b.state.baseline, started_at=t, lighting=b.state.lighting_since is not None
+        )
     fresh = episode.interaction_started_at is None or episode.interaction_emitted
     episode = replace(
         episode,
@@ -316,8 +331,11 @@ def _idle(b: _Builder) -> None:
         b.trace.append("change_without_interaction")
         b.state = st.evolve(
             mode="settling",
-            episode=Episode(pre=st.baseline, started_at=st.change_seen_at or t,
-                            trace=("change_without_interaction",)),
+            episode=Episode(
+                pre=st.baseline,
+                started_at=st.change_seen_at or t,
+                trace=("change_without_interaction",),
+            ),
         )
         _settling(b)
         return
@@ -333,15 +351,23 @@ def _interaction(b: _Builder) -> None:
         during = ep.during
         if during is None or s.motion > during.value:
             during = Mark(b.obs.capture_id, t, s.motion)
-        b.state = b.state.evolve(episode=replace(
-            ep, last_motion_at=t, during=during, motion_frames=ep.motion_frames + 1,
-            interaction_peak=max(ep.interaction_peak, s.motion)))
+        b.state = b.state.evolve(
+            episode=replace(
+                ep,
+                last_motion_at=t,
+                during=during,
+                motion_frames=ep.motion_frames + 1,
+                interaction_peak=max(ep.interaction_peak, s.motion),
+            )
+        )
         return
     last = ep.last_motion_at or ep.started_at
     if (t - last).total_seconds() >= th.interaction_gap_seconds:
         b.trace.append("interaction_end")
-        b.state = b.state.evolve(mode="settling", episode=replace(
-            ep, interaction_open=False, trace=(*ep.trace, "interaction_end")))
+        b.state = b.state.evolve(
+            mode="settling",
+            episode=replace(ep, interaction_open=False, trace=(*ep.trace, "interaction_end")),
+        )
         _settling(b)
 
 
@@ -351,8 +377,10 @@ def _touches_elsewhere(current: tuple[Region, ...], held: tuple[dict[str, float]
         if region.w * region.h < 0.001:
             continue
         overlaps = any(
-            region.x < h["x"] + h["w"] and h["x"] < region.x + region.w
-            and region.y < h["y"] + h["h"] and h["y"] < region.y + region.h
+            region.x < h["x"] + h["w"]
+            and h["x"] < region.x + region.w
+            and region.y < h["y"] + h["h"]
+            and h["y"] < region.y + region.h
             for h in held
         )
         if not overlaps:
@@ -371,8 +399,9 @@ def _settling(b: _Builder) -> None:
         if held and ep.post is not None and _touches_elsewhere(s.regions, ep.post_regions):
             # Someone reaches for something else: the change they left has held; it counts.
             b.trace.append("change_confirmed_by_next_interaction")
-            _emit_stock_change(b, ep, ep.post_delta or 0.0,
-                               extra=("change_confirmed_by_next_interaction",))
+            _emit_stock_change(
+                b, ep, ep.post_delta or 0.0, extra=("change_confirmed_by_next_interaction",)
+            )
             _take_baseline(b, ep.post)
             _start_interaction(b, None)
             return
@@ -391,9 +420,13 @@ def _settling(b: _Builder) -> None:
     if b.state.shifted_since is not None or not _judgeable(b):
         return  # wait: a possible camera shift, or a view too dark to judge
     if ep.post is None:
-        ep = replace(ep, post=b.here, post_delta=s.inventory_delta,
-                     post_regions=tuple(r.to_dict() for r in s.regions),
-                     trace=(*ep.trace, "post_stable_found"))
+        ep = replace(
+            ep,
+            post=b.here,
+            post_delta=s.inventory_delta,
+            post_regions=tuple(r.to_dict() for r in s.regions),
+            trace=(*ep.trace, "post_stable_found"),
+        )
         b.trace.append("post_stable_found")
         b.state = b.state.evolve(episode=ep)
         _emit_interaction(b, post=ep.post)
@@ -441,7 +474,9 @@ def _emit_interaction(b: _Builder, post: Mark | None) -> None:
             details=details(
                 b.config,
                 scores=b.scores(motion_peak=ep.interaction_peak),
-                pre=ep.pre, post=post, during=ep.during,
+                pre=ep.pre,
+                post=post,
+                during=ep.during,
                 baseline_age_s=_age(ep),
                 stability_frames=b.state.baseline_stable_frames,
                 trace=trace,
@@ -467,10 +502,15 @@ def _emit_stock_change(b: _Builder, ep: Episode, delta: float, extra: tuple[str,
             confidence=confidence(ep.post_delta or delta, b.th.inventory_change_threshold),
             details=details(
                 b.config,
-                scores=b.scores(motion_peak=ep.interaction_peak or None,
-                                inventory_delta=ep.post_delta, inventory_delta_confirmed=delta,
-                                lighting_score=b.obs.scores.lighting_score),
-                pre=ep.pre, post=ep.post, during=ep.during,
+                scores=b.scores(
+                    motion_peak=ep.interaction_peak or None,
+                    inventory_delta=ep.post_delta,
+                    inventory_delta_confirmed=delta,
+                    lighting_score=b.obs.scores.lighting_score,
+                ),
+                pre=ep.pre,
+                post=ep.post,
+                during=ep.during,
                 baseline_age_s=_age(ep),
                 stability_frames=b.state.baseline_stable_frames,
                 trace=trace,
@@ -498,12 +538,21 @@ def _judge_empty(b: _Builder, ended_at: datetime | None = None) -> None:
         key = b.key("empty_confirmed")
         trace = ("empty_confirmed", "event_emitted")
         b.trace += trace
-        b.events.append(EventOut(
-            key=key, event_type="empty_confirmed", started_at=since, ended_at=None,
-            confidence=round(sim, 3),
-            details=details(b.config, scores=b.scores(empty_similarity=sim), trace=trace,
-                            stability_frames=run),
-        ))
+        b.events.append(
+            EventOut(
+                key=key,
+                event_type="empty_confirmed",
+                started_at=since,
+                ended_at=None,
+                confidence=round(sim, 3),
+                details=details(
+                    b.config,
+                    scores=b.scores(empty_similarity=sim),
+                    trace=trace,
+                    stability_frames=run,
+                ),
+            )
+        )
         b.state = st.evolve(empty=OpenEvent(key, since), empty_run=0, empty_since=None)
         return
     if sim >= th.empty_exit_threshold:
@@ -522,6 +571,3 @@ def _age(ep: Episode) -> float | None:
     if ep.pre is None:
         return None
     return (ep.started_at - ep.pre.t).total_seconds()
-
-
-

@@ -51,8 +51,9 @@ def run_frames(
             empty_ref=empty_ref,
             rois=rois,
         )
-        out = step(state, Observation(capture_id, start + timedelta(milliseconds=ms), scores),
-                   config)
+        out = step(
+            state, Observation(capture_id, start + timedelta(milliseconds=ms), scores), config
+        )
         state = out.state
         if out.take_reference:
             reference = cur

@@ -14,7 +14,7 @@ from shelfcam.db.connect import open_pool
 from shelfcam.ingest.service import Ingestor
 from shelfcam.metrics import Metrics
 from shelfcam.store import FrameStore
-from shelfcam.web import errors, health, ingest
+from shelfcam.web import errors, health, ingest, ui
 from shelfcam.web.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -52,4 +52,5 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(ingest.router)
+    ui.install(app)
     return app

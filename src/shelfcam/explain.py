@@ -1,0 +1,186 @@
+"""An event's explanation, from its ``details`` JSON: what the event page shows.
+
+Pure and forgiving: the worker's ``details`` follow the seed's shape, but not every event
+type has every key, and older events may lack newer keys. Each score is paired with the
+threshold it was judged against: scores and thresholds are named differently
+(``scores.inventory_delta`` vs ``thresholds.inventory_change_threshold``), so pairing
+tries, in order, a table of known pairs, ``<score>_threshold`` / ``_min`` / ``_max``, then
+the threshold sharing most name words with the score. Anything unpaired is still shown.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# Score name -> threshold names it is judged against, most likely first.
+KNOWN_PAIRS: dict[str, tuple[str, ...]] = {
+    "motion_peak": ("interaction_threshold", "motion_start", "motion_threshold"),
+    "motion": ("interaction_threshold", "motion_start", "motion_threshold"),
+    "inventory_delta": ("inventory_change_threshold", "inventory_delta_threshold"),
+    "obstruction": ("obstruction_threshold",),
+    "shift_px": ("shift_threshold_px", "scene_shift_threshold"),
+    "empty_similarity": ("empty_similarity_threshold", "empty_threshold"),
+    "lighting_score": ("lighting_threshold",),
+}
+_GENERIC = {"threshold", "min", "max", "peak", "score", "value", "level"}
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class ScoreBar:
+    """One score drawn as a bar from 0 to ``scale``, with its threshold as a mark."""
+
+    name: str
+    value: float | None
+    shown: str
+    threshold_name: str | None
+    threshold: float | None
+    scale: float
+
+    @property
+    def exceeded(self) -> bool | None:
+        if self.value is None or self.threshold is None:
+            return None
+        return self.value >= self.threshold
+
+    @property
+    def value_percent(self) -> float:
+        return _percent(self.value, self.scale)
+
+    @property
+    def threshold_percent(self) -> float | None:
+        return None if self.threshold is None else _percent(self.threshold, self.scale)
+
+
+@dataclass(frozen=True)
+class Region:
+    x: float
+    y: float
+    w: float
+    h: float
+
+
+@dataclass(frozen=True)
+class Explanation:
+    roi_version: str | None
+    bars: list[ScoreBar]
+    lone_thresholds: list[tuple[str, str]]
+    trace: list[str]
+    baseline_age_seconds: float | None
+    baseline_stability_frames: str | None
+    baseline_other: list[tuple[str, str]]
+    regions: list[Region]
+    captures: list[tuple[str, str]]
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _percent(value: float | None, scale: float) -> float:
+    if value is None or scale <= 0:
+        return 0.0
+    return round(min(100.0, max(0.0, 100.0 * value / scale)), 2)
+
+
+def _text(value: object) -> str:
+    number = _number(value)
+    if number is not None:
+        return f"{number:.4g}"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ": "), sort_keys=True, default=str)
+
+
+def _words(name: str) -> set[str]:
+    return set(_WORD.findall(name.lower())) - _GENERIC
+
+
+def pair_thresholds(
+    scores: Mapping[str, object], thresholds: Mapping[str, object]
+) -> dict[str, str]:
+    """Score name -> threshold name; each threshold is used at most once."""
+    free = dict.fromkeys(sorted(thresholds))
+    pairs: dict[str, str] = {}
+    for score in sorted(scores):
+        candidates = [
+            *KNOWN_PAIRS.get(score, ()),
+            f"{score}_threshold",
+            f"{score}_min",
+            f"{score}_max",
+        ]
+        found = next((name for name in candidates if name in free), None)
+        if found is None:
+            words = _words(score)
+            best = max(free, key=lambda name: (len(words & _words(name)), -len(name)), default=None)
+            if best is not None and words & _words(best):
+                found = best
+        if found is not None:
+            pairs[score] = found
+            del free[found]
+    return pairs
+
+
+def _bars(scores: Mapping[str, object], thresholds: Mapping[str, object]) -> list[ScoreBar]:
+    pairs = pair_thresholds(scores, thresholds)
+    bars = []
+    for name in sorted(scores, key=lambda n: (n not in pairs, n)):
+        value = _number(scores[name])
+        threshold_name = pairs.get(name)
+        threshold = _number(thresholds[threshold_name]) if threshold_name else None
+        top = max(v for v in (value, threshold, 0.0) if v is not None)
+        scale = 1.0 if top <= 1.0 else top * 1.15
+        bars.append(ScoreBar(name, value, _text(scores[name]), threshold_name, threshold, scale))
+    return bars
+
+
+def _mapping(value: object) -> Mapping[str, object]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _regions(value: object) -> list[Region]:
+    regions = []
+    for item in value if isinstance(value, list) else []:
+        box = _mapping(item)
+        x, y, w, h = (_number(box.get(k)) for k in ("x", "y", "w", "h"))
+        if x is None or y is None or w is None or h is None or w <= 0 or h <= 0:
+            continue
+        x, y = min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0)
+        regions.append(Region(x, y, min(w, 1.0 - x), min(h, 1.0 - y)))
+    return [r for r in regions if r.w > 0 and r.h > 0]
+
+
+def explain(details: Mapping[str, Any]) -> Explanation:
+    scores = _mapping(details.get("scores"))
+    thresholds = _mapping(details.get("thresholds"))
+    bars = _bars(scores, thresholds)
+    used = {bar.threshold_name for bar in bars}
+    lone = [(name, _text(thresholds[name])) for name in sorted(thresholds) if name not in used]
+    trace_value = details.get("decision_trace")
+    trace = [_text(step) for step in trace_value] if isinstance(trace_value, list) else []
+    baseline = _mapping(details.get("baseline"))
+    stability = baseline.get("stability_frames")
+    roi_version = details.get("roi_version")
+    return Explanation(
+        roi_version=None if roi_version is None else _text(roi_version),
+        bars=bars,
+        lone_thresholds=lone,
+        trace=trace,
+        baseline_age_seconds=_number(baseline.get("age_seconds")),
+        baseline_stability_frames=None if stability is None else _text(stability),
+        baseline_other=[
+            (k, _text(v))
+            for k, v in sorted(baseline.items())
+            if k not in ("age_seconds", "stability_frames")
+        ],
+        regions=_regions(details.get("regions")),
+        captures=[(k, _text(v)) for k, v in sorted(_mapping(details.get("captures")).items())],
+    )

@@ -1,0 +1,89 @@
+"""The JSON API: events and devices, for a session or an admin token (else 401 JSON)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from shelfcam import devices, events
+from shelfcam.devices import DEVICE_ID_PATTERN
+from shelfcam.web.auth import Principal, require_api_principal
+from shelfcam.web.context import AppContext, get_context
+from shelfcam.web.schemas import (
+    DeviceListOut,
+    DeviceOut,
+    ErrorBody,
+    EventOut,
+    EventPageOut,
+    EventType,
+    event_out,
+)
+
+DEVICE_ID_REGEX = f"^{DEVICE_ID_PATTERN.pattern}$"
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No session and no valid admin token"},
+}
+
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["events"],
+    dependencies=[Depends(require_api_principal)],
+    responses=UNAUTHORIZED,
+)
+
+Context = Annotated[AppContext, Depends(get_context)]
+Auth = Annotated[Principal, Depends(require_api_principal)]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@router.get(
+    "/events",
+    summary="List events, newest first",
+    responses={400: {"model": ErrorBody, "description": "A bad filter or cursor"}},
+)
+async def list_events(
+    context: Context,
+    *,
+    device: Annotated[
+        str | None, Query(description="Only this camera", pattern=DEVICE_ID_REGEX)
+    ] = None,
+    type: Annotated[EventType | None, Query(description="Only this event type")] = None,
+    since: Annotated[
+        datetime | None, Query(description="started_at >= since (ISO 8601; naive = UTC)")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="started_at < until")] = None,
+    cursor: Annotated[
+        str | None, Query(description="next_cursor of the previous page", max_length=200)
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=events.MAX_PAGE)] = events.DEFAULT_PAGE,
+) -> EventPageOut:
+    filters = events.EventFilter(device, type, _aware(since), _aware(until))
+    async with context.require_pool().connection() as conn:
+        page = await events.list_events(conn, context.store, filters, cursor=cursor, limit=limit)
+    return EventPageOut(events=[event_out(e) for e in page.events], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/events/{event_id}",
+    summary="One event with its images",
+    responses={404: {"model": ErrorBody, "description": "No such event"}},
+)
+async def get_event(context: Context, event_id: uuid.UUID) -> EventOut:
+    async with context.require_pool().connection() as conn:
+        event = await events.get_event(conn, context.store, event_id)
+    return event_out(event)
+
+
+@router.get("/devices", summary="List cameras (never their tokens)", tags=["devices"])
+async def list_devices(context: Context) -> DeviceListOut:
+    async with context.require_pool().connection() as conn:
+        rows = await devices.list_devices(conn)
+    return DeviceListOut(devices=[DeviceOut.model_validate(row) for row in rows])

@@ -1,0 +1,103 @@
+"""Response models of the JSON API (they are its OpenAPI schema)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shelfcam import events
+
+ImageRole = Literal["pre", "post", "during", "annotated", "thumb"]
+EventType = Literal[
+    "interaction_detected", "stock_changed", "empty_confirmed", "camera_obstructed", "scene_shifted"
+]
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="A short machine-readable code, e.g. `unauthorized`")
+    detail: str = Field(description="What went wrong, for people")
+
+
+class EventImageOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: ImageRole
+    capture_id: uuid.UUID | None = Field(description="The capture this frame came from, if any")
+    url: str = Field(description="Where to GET the JPEG (same authentication as the API)")
+    expired: bool = Field(description="True once retention removed the file")
+    expired_at: datetime | None
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: uuid.UUID
+    device_id: str
+    event_type: EventType
+    started_at: datetime = Field(description="Engine time (the camera's clock when sane)")
+    ended_at: datetime | None
+    confidence: float | None = Field(ge=0, le=1)
+    details: dict[str, Any] = Field(
+        description="roi_version, thresholds, scores, captures, baseline, decision_trace, "
+        "regions (boxes normalised to the frame)"
+    )
+    created_at: datetime = Field(description="When the event was recorded")
+    images: list[EventImageOut]
+
+
+class EventPageOut(BaseModel):
+    events: list[EventOut] = Field(description="Newest first by (started_at, event_id)")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next (older) page; null on the last page"
+    )
+
+
+class DeviceOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device_id: str
+    created_at: datetime
+    last_seen_at: datetime | None
+    revoked: bool
+    roi_version: int | None
+    interaction_roi: list[list[float]] | None = Field(
+        description="Polygon [[x, y], ...] in normalised image coordinates (0..1)"
+    )
+    inventory_roi: list[list[float]] | None
+    thresholds: dict[str, Any] | None
+    privacy_blur: bool | None
+
+
+class DeviceListOut(BaseModel):
+    devices: list[DeviceOut]
+
+
+def image_url(event_id: uuid.UUID, role: str) -> str:
+    return f"/images/{event_id}/{role}"
+
+
+def event_out(event: events.Event) -> EventOut:
+    images = [
+        EventImageOut(
+            role=image.role,
+            capture_id=image.capture_id,
+            url=image_url(event.event_id, image.role),
+            expired=image.expired,
+            expired_at=image.expired_at,
+        )
+        for image in sorted(event.images.values(), key=lambda i: i.role)
+    ]
+    return EventOut(
+        event_id=event.event_id,
+        device_id=event.device_id,
+        event_type=event.event_type,
+        started_at=event.started_at,
+        ended_at=event.ended_at,
+        confidence=event.confidence,
+        details=event.details,
+        created_at=event.created_at,
+        images=images,
+    )
