@@ -33,7 +33,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     with runtime.database(settings) as url:
         migrate(url)
-        server.run(settings, url)
+        server.run(settings, url, with_worker=args.command_name == "serve")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfcam.tasks import run_worker
+
+    with runtime.database(settings) as url:
+        migrate(url)
+        asyncio.run(run_worker(settings, url))
     return 0
 
 
@@ -164,6 +173,57 @@ def cmd_admin_token_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_device_mark_empty(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfcam.references import mark_empty
+    from shelfcam.store import FrameStore
+
+    async def run(url: str) -> str:
+        async with connection(url) as conn:
+            return await mark_empty(conn, FrameStore(settings.data_dir), args.name, args.from_file)
+
+    with runtime.database(settings) as url:
+        migrate(url)
+        source = asyncio.run(run(url))
+    print(f"device {args.name}: empty-shelf reference taken from {source}")
+    return 0
+
+
+def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfcam import events
+    from shelfcam.store import FrameStore
+
+    filters = events.EventFilter(
+        device_id=args.device,
+        event_type=args.type,
+        since=events.parse_since(args.since) if args.since else None,
+    )
+
+    async def run(url: str) -> list[events.Event]:
+        async with connection(url) as conn:
+            return await events.all_events(conn, FrameStore(settings.data_dir), filters)
+
+    with runtime.database(settings) as url:
+        migrate(url)
+        found = asyncio.run(run(url))
+    for event in found:
+        if args.json:
+            _print_json(events.event_line(event))
+        else:
+            print(events.event_text(event))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfcam import replay
+
+    frames = replay.load_frames(Path(args.path))
+    summary = replay.replay(
+        frames, args.url, args.token, fps=args.fps, speed=args.speed, loop=args.loop
+    )
+    print(summary.line())
+    return 0 if summary.errors == 0 else 1
+
+
 def _not_yet(issue: str) -> Handler:
     def handler(args: argparse.Namespace, settings: Settings) -> int:
         raise NotYetAvailable(f"`shelfcam {args.command_name}` arrives with issue {issue}")
@@ -214,7 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
         "SHELFCAM_HOST=0.0.0.0 shelfcam serve",
     )
     _add(sub, "api", cmd_serve, "Run the HTTP API and admin UI only.", "shelfcam api")
-    _add(sub, "worker", _not_yet("4/9"), "Run an analysis worker.", "shelfcam worker")
+    _add(
+        sub,
+        "worker",
+        cmd_worker,
+        "Run an analysis worker (any number, on any machine).",
+        "SHELFCAM_DATABASE_URL=postgresql://pi@db/shelfcam shelfcam worker",
+    )
     _add(sub, "migrate", cmd_migrate, "Bring the database schema up to date.", "shelfcam migrate")
     _add(
         sub,
@@ -266,18 +332,29 @@ def build_parser() -> argparse.ArgumentParser:
     dset.add_argument("--inventory-roi", metavar="POLY")
     dlist = _add(dev_sub, "list", cmd_device_list, "List cameras.", "shelfcam device list --json")
     dlist.add_argument("--json", action="store_true", help="one JSON object per line")
+    dempty = _add(
+        dev_sub,
+        "mark-empty",
+        cmd_device_mark_empty,
+        "Use the camera's latest stable frame as its empty-shelf reference.",
+        "shelfcam device mark-empty pantry",
+    )
+    dempty.add_argument("name")
+    dempty.add_argument(
+        "--from-file", type=Path, metavar="JPEG", help="take the reference from this JPEG instead"
+    )
 
     events = _add(
         sub,
         "events",
-        _not_yet("4/9"),
-        "List events.",
+        cmd_events,
+        "List events, newest first.",
         "shelfcam events --type stock_changed --since 2026-01-01 --json",
     )
-    events.add_argument("--device")
-    events.add_argument("--type")
-    events.add_argument("--since")
-    events.add_argument("--json", action="store_true")
+    events.add_argument("--device", help="only this camera")
+    events.add_argument("--type", help="only this event type (e.g. stock_changed)")
+    events.add_argument("--since", help="RFC 3339 time, a date, or an age such as 2h or 7d")
+    events.add_argument("--json", action="store_true", help="JSON Lines: one event per line")
 
     retention = _add(sub, "retention", _not_yet("?"), "Retention.", "shelfcam retention run")
     ret_sub = retention.add_subparsers(
@@ -296,16 +373,16 @@ def build_parser() -> argparse.ArgumentParser:
     replay = _add(
         sub,
         "replay",
-        _not_yet("2/9"),
-        "Send a folder of JPEGs like a camera.",
+        cmd_replay,
+        "Send a folder of JPEGs (or a video) like a camera.",
         "shelfcam replay frames/ --url http://127.0.0.1:8000 --token shc_...",
     )
-    replay.add_argument("path")
-    replay.add_argument("--url", required=True)
-    replay.add_argument("--token", required=True)
-    replay.add_argument("--fps", type=float, default=2.0)
-    replay.add_argument("--speed", type=float, default=1.0)
-    replay.add_argument("--loop", action="store_true")
+    replay.add_argument("path", help="a folder of .jpg files (name order) or a video file")
+    replay.add_argument("--url", required=True, help="shelfcam's address, http://host:port")
+    replay.add_argument("--token", required=True, help="the device token")
+    replay.add_argument("--fps", type=float, default=2.0, help="frame rate of the recording")
+    replay.add_argument("--speed", type=float, default=1.0, help="how much faster than real time")
+    replay.add_argument("--loop", action="store_true", help="start again at the end")
 
     evaluate = _add(
         sub, "eval", _not_yet("5/9"), "Measure precision and recall.", "shelfcam eval synthetic"

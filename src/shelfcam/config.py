@@ -110,6 +110,13 @@ class Settings(BaseSettings):
         le=60_000,
         description="Interval the camera is told to use while an interaction is open.",
     )
+    worker_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Frames a worker process analyses at once (different cameras in "
+        "parallel; each camera's frames stay in order).",
+    )
     db_pool_size: int = Field(
         default=10,
         ge=2,

@@ -41,5 +41,5 @@ def run_demo(settings: Settings) -> int:
             f"  health: http://{settings.host}:{settings.port}/healthz   (Ctrl-C to stop)",
             flush=True,
         )
-        server.run(settings, url)
+        server.run(settings, url, with_worker=True)
     return 0

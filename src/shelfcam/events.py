@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio.to_thread
@@ -198,3 +199,56 @@ async def image_bytes(conn: Conn, store: FrameStore, event_id: uuid.UUID, role: 
 
 async def device_ids(conn: Conn) -> list[str]:
     return await queries.device_ids(conn)
+
+
+async def all_events(conn: Conn, store: FrameStore, filters: EventFilter) -> list[Event]:
+    """Every matching event, newest first (page by page)."""
+    found: list[Event] = []
+    cursor: str | None = None
+    while True:
+        page = await list_events(conn, store, filters, cursor=cursor, limit=MAX_PAGE)
+        found.extend(page.events)
+        if page.next_cursor is None:
+            return found
+        cursor = page.next_cursor
+
+
+_AGE = re.compile(r"(\d+)([smhd])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """An RFC 3339 time, a date (UTC midnight), or an age such as ``30m``, ``2h``, ``7d``."""
+    now = now or datetime.now(UTC)
+    age = _AGE.fullmatch(text.strip())
+    if age:
+        return now - timedelta(seconds=int(age.group(1)) * _UNITS[age.group(2)])
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError as err:
+        raise InvalidInput(
+            f"--since {text!r}: give an RFC 3339 time, a date (2026-11-26) or an age (2h, 7d)"
+        ) from err
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def event_line(event: Event) -> dict[str, Any]:
+    """The JSON Lines form of ``shelfcam events --json`` (DESIGN.md "Interfaces")."""
+    return {
+        "event_id": str(event.event_id),
+        "device_id": event.device_id,
+        "event_type": event.event_type,
+        "started_at": event.started_at.isoformat(),
+        "ended_at": event.ended_at.isoformat() if event.ended_at else None,
+        "confidence": event.confidence,
+        "details": event.details,
+    }
+
+
+def event_text(event: Event) -> str:
+    ended = event.ended_at.isoformat(timespec="seconds") if event.ended_at else "open"
+    confidence = "-" if event.confidence is None else f"{event.confidence:.2f}"
+    return (
+        f"{event.started_at.isoformat(timespec='seconds')}  {event.device_id:<16} "
+        f"{event.event_type:<22} confidence={confidence} ended={ended}  {event.event_id}"
+    )

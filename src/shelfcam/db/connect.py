@@ -39,6 +39,12 @@ async def translate_errors_async() -> AsyncIterator[None]:
         raise _unavailable(err) from err
 
 
+async def _autocommit(conn: psycopg.AsyncConnection[Row]) -> None:
+    # Set here, not in the pool's kwargs: procrastinate opens its LISTEN connection with
+    # the pool's kwargs plus its own autocommit=True, and the two would clash.
+    await conn.set_autocommit(True)
+
+
 async def open_pool(url: str, *, size: int, name: str = "shelfcam") -> Pool:
     """An open async pool whose connections return rows as dicts."""
     pool: Pool = AsyncConnectionPool(
@@ -46,7 +52,8 @@ async def open_pool(url: str, *, size: int, name: str = "shelfcam") -> Pool:
         connection_class=psycopg.AsyncConnection[Row],
         min_size=min(2, size),
         max_size=size,
-        kwargs={"row_factory": dict_row, "autocommit": True},
+        kwargs={"row_factory": dict_row},
+        configure=_autocommit,
         open=False,
         name=name,
     )

@@ -469,7 +469,7 @@ def _emit_interaction(b: _Builder, post: Mark | None) -> None:
             key=b.key("interaction_detected"),
             event_type="interaction_detected",
             started_at=ep.interaction_started_at,
-            ended_at=ep.last_motion_at or ep.interaction_started_at,
+            ended_at=max(ep.last_motion_at or ep.interaction_started_at, ep.interaction_started_at),
             confidence=confidence(ep.interaction_peak, b.th.interaction_threshold),
             details=details(
                 b.config,

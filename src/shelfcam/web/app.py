@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,14 +15,16 @@ from shelfcam.db.connect import open_pool
 from shelfcam.ingest.service import Ingestor
 from shelfcam.metrics import Metrics
 from shelfcam.store import FrameStore
+from shelfcam.tasks import running_worker
 from shelfcam.web import errors, health, ingest, ui
 from shelfcam.web.context import AppContext
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, database_url: str) -> FastAPI:
-    """Build the ASGI app. The database must already be migrated."""
+def create_app(settings: Settings, database_url: str, *, with_worker: bool = False) -> FastAPI:
+    """Build the ASGI app. The database must already be migrated. ``with_worker`` runs an
+    analysis worker on the same event loop and pool (``shelfcam serve``)."""
     context = AppContext(
         settings=settings,
         database_url=database_url,
@@ -31,11 +34,23 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = context.pool = await open_pool(database_url, size=settings.db_pool_size)
+        size = settings.db_pool_size + (settings.worker_concurrency + 2 if with_worker else 0)
+        pool = context.pool = await open_pool(database_url, size=size)
         context.ingestor = Ingestor(settings, pool, context.store)
         log.info("action=api_started")
         try:
-            yield
+            async with contextlib.AsyncExitStack() as stack:
+                if with_worker:
+                    await stack.enter_async_context(
+                        running_worker(
+                            settings,
+                            pool,
+                            context.store,
+                            context.metrics,
+                            install_signal_handlers=False,
+                        )
+                    )
+                yield
         finally:
             context.ingestor = None
             await pool.close()

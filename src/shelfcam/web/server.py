@@ -12,9 +12,9 @@ from shelfcam.web.app import create_app
 log = logging.getLogger(__name__)
 
 
-def run(settings: Settings, database_url: str) -> None:
+def run(settings: Settings, database_url: str, *, with_worker: bool) -> None:
     """Serve until SIGINT/SIGTERM; uvicorn then re-raises the signal for the caller."""
-    app = create_app(settings, database_url)
+    app = create_app(settings, database_url, with_worker=with_worker)
     config = uvicorn.Config(
         app,
         host=settings.host,

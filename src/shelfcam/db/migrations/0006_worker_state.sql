@@ -1,0 +1,16 @@
+-- What the analysis worker keeps per device besides the engine's JSON state.
+--  kept_captures: staging captures the engine still needs (previous frame, baseline, an open
+--                 episode's pre/post/during candidates); nothing else in staging is needed.
+--  reference_*:   the scene-shift reference and the empty-shelf reference, stored as small
+--                 grayscale JPEGs at analysis resolution (no long-lived staging file).
+--  last_*:        the newest frame analysed, to keep each boot's frames in order and the
+--                 engine clock from going backwards.
+ALTER TABLE device_state
+    ADD COLUMN kept_captures uuid[] NOT NULL DEFAULT '{}',
+    ADD COLUMN reference_jpeg bytea,
+    ADD COLUMN reference_at timestamptz,
+    ADD COLUMN empty_ref_jpeg bytea,
+    ADD COLUMN empty_ref_at timestamptz,
+    ADD COLUMN last_boot_id text,
+    ADD COLUMN last_seq bigint,
+    ADD COLUMN last_engine_at timestamptz;

@@ -1,0 +1,102 @@
+"""Queue tasks and the worker loop: the analysis job per capture and periodic upkeep."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+import procrastinate
+
+from shelfcam import queue
+from shelfcam.config import Settings
+from shelfcam.db.connect import open_pool
+from shelfcam.db.types import Pool
+from shelfcam.metrics import Metrics
+from shelfcam.store import FrameStore
+from shelfcam.worker import Analyzer, TransientError, process_with_retry_semantics
+
+log = logging.getLogger(__name__)
+
+RETRY_STALLED_TASK = "shelfcam.retry_stalled_jobs"
+STALLED_AFTER_S = 30.0
+
+
+def build_queue(analyzer: Analyzer) -> procrastinate.App:
+    """The procrastinate app with shelfcam's tasks bound to this process's analyzer."""
+    app = queue.build_app()
+
+    @app.task(
+        name=queue.ANALYZE_TASK,
+        queue=queue.ANALYSIS_QUEUE,
+        retry=procrastinate.RetryStrategy(
+            max_attempts=20, wait=1, linear_wait=1, retry_exceptions={TransientError}
+        ),
+    )
+    async def analyze_capture(capture_id: str) -> None:
+        await process_with_retry_semantics(analyzer, uuid.UUID(capture_id))
+
+    @app.periodic(cron="* * * * *", periodic_id="retry-stalled")
+    @app.task(
+        name=RETRY_STALLED_TASK, queue=queue.MAINTENANCE_QUEUE, queueing_lock=RETRY_STALLED_TASK
+    )
+    async def retry_stalled_jobs(timestamp: int) -> None:
+        """Jobs of workers that stopped sending heartbeats (killed, machine lost) go back
+        to the queue, so their frames are analysed by someone else."""
+        stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_S)
+        for job in stalled:
+            log.warning(
+                "action=job_retried job_id=%s task=%s reason=stalled", job.id, job.task_name
+            )
+            await app.job_manager.retry_job(job)
+
+    return app
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    settings: Settings,
+    pool: Pool,
+    store: FrameStore,
+    metrics: Metrics,
+    *,
+    install_signal_handlers: bool,
+) -> AsyncIterator[asyncio.Task[None]]:
+    """A worker loop running as a task on this event loop, stopped on exit."""
+    analyzer = Analyzer(settings, pool, store, metrics)
+    app = build_queue(analyzer)
+    await app.open_async(pool)
+    task = asyncio.create_task(
+        app.run_worker_async(
+            queues=[queue.ANALYSIS_QUEUE, queue.MAINTENANCE_QUEUE],
+            concurrency=settings.worker_concurrency,
+            fetch_job_polling_interval=0.25,
+            delete_jobs="successful",
+            install_signal_handlers=install_signal_handlers,
+            name="shelfcam-worker",
+        ),
+        name="shelfcam-worker",
+    )
+    log.info("action=worker_started concurrency=%d", settings.worker_concurrency)
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await app.close_async()
+        log.info("action=worker_stopped")
+
+
+async def run_worker(settings: Settings, database_url: str) -> None:
+    """``shelfcam worker``: analyse frames until SIGINT/SIGTERM."""
+    pool = await open_pool(database_url, size=settings.worker_concurrency + 4)
+    try:
+        async with running_worker(
+            settings, pool, FrameStore(settings.data_dir), Metrics(), install_signal_handlers=True
+        ) as task:
+            await task
+    finally:
+        await pool.close()

@@ -1,0 +1,401 @@
+"""The analysis worker: load a frame -> vision -> engine -> persist. The only glue.
+
+One procrastinate job per capture, ``lock=device_id``: a camera's frames are analysed one
+at a time and in order, on any number of workers and machines. Everything a frame changes
+in the database happens in one transaction, after the event files are written (fsynced):
+
+* events and their ``event_images`` (ids derived from the engine's deterministic keys, so a
+  retried frame inserts nothing twice), event captures re-classed ``event``;
+* open events closed, the capture marked processed (or skipped/failed) with a few scores;
+* the device's engine state, the frames it still needs, the camera directive;
+* staging captures nobody needs any more marked ``discarded``; their files are deleted
+  after the commit (a crash in between leaves only orphan files, which retention sweeps).
+
+A crash at any point followed by a retry gives the same final result.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from shelfcam import clocks, eventframes, polygons, store
+from shelfcam.config import Settings
+from shelfcam.db import analysis as queries
+from shelfcam.db.types import Conn, Pool, Row
+from shelfcam.engine import EngineConfig, EngineState, EventOut, Observation, Step, Thresholds
+from shelfcam.engine import step as engine_step
+from shelfcam.errors import InvalidInput
+from shelfcam.metrics import Metrics
+from shelfcam.store import EventRole, FrameStore
+from shelfcam.vision import Frame, Rois, analyze, frame_from_jpeg
+
+log = logging.getLogger(__name__)
+
+EVENT_NAMESPACE = uuid.UUID("4f0e7d0c-5d2a-4a8e-9c39-5b1d2f6a8e11")
+FRAME_CACHE_SIZE = 256
+
+FaultHook = Callable[[str], None]
+"""Called at named points of a frame's processing; tests raise from it to stop the worker
+there ("event_files_written", "before_commit", "after_commit")."""
+
+
+def event_id_for(device_id: str, key: str) -> uuid.UUID:
+    return uuid.uuid5(EVENT_NAMESPACE, f"{device_id}:{key}")
+
+
+class FrameCache:
+    """Decoded frames by capture id (the previous frame and the baseline are reused)."""
+
+    def __init__(self, size: int = FRAME_CACHE_SIZE) -> None:
+        self.size = size
+        self._frames: OrderedDict[str, Frame] = OrderedDict()
+
+    def get(self, key: str) -> Frame | None:
+        frame = self._frames.get(key)
+        if frame is not None:
+            self._frames.move_to_end(key)
+        return frame
+
+    def put(self, key: str, frame: Frame) -> None:
+        self._frames[key] = frame
+        self._frames.move_to_end(key)
+        while len(self._frames) > self.size:
+            self._frames.popitem(last=False)
+
+
+@dataclass
+class _Work:
+    """What one frame's processing decided, applied in the transaction."""
+
+    capture: Row
+    device: Row
+    t: datetime
+    clock_reason: str
+    step: Step | None = None
+    scores: dict[str, Any] | None = None
+    to_delete: list[str] | None = None
+
+
+class Analyzer:
+    """Processes one capture at a time (per device); built once per worker process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pool: Pool,
+        store: FrameStore,
+        metrics: Metrics | None = None,
+        fault: FaultHook | None = None,
+    ) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.store = store
+        self.metrics = metrics or Metrics()
+        self.fault = fault or (lambda point: None)
+        self.frames = FrameCache()
+        self._refs: dict[tuple[str, str], Frame] = {}
+
+    async def process(self, capture_id: uuid.UUID) -> str:
+        """Analyse one capture; return its final analysis_status.
+
+        Database trouble propagates (the queue retries the job). Any other error marks the
+        capture failed, like a dropped frame; files written for its events are removed.
+        """
+        to_delete: list[str] = []
+        written: list[str] = []
+        device_id = "?"
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                capture = await queries.lock_capture(conn, capture_id)
+                if capture is None or capture["analysis_status"] != "queued":
+                    return "missing" if capture is None else str(capture["analysis_status"])
+                device_id = str(capture["device_id"])
+                device = await queries.lock_device(conn, device_id)
+                assert device is not None  # every device has a state row
+                status = await self._analyse(conn, capture, device, to_delete, written)
+                self.fault("before_commit")
+        except psycopg.OperationalError:
+            self._remove_folders(written)
+            raise
+        except Exception as err:
+            self._remove_folders(written)
+            log.exception(
+                "action=frame_failed device=%s capture_id=%s error=%s",
+                device_id,
+                capture_id,
+                type(err).__name__,
+            )
+            status = await self._mark_failed(capture_id, f"{type(err).__name__}: {err}")
+        self.fault("after_commit")
+        for uri in to_delete:
+            self.store.delete(uri)
+        self.metrics.frames_analyzed.labels(device_id, status).inc()
+        return status
+
+    async def _mark_failed(self, capture_id: uuid.UUID, reason: str) -> str:
+        to_delete: list[str] = []
+        async with self.pool.connection() as conn, conn.transaction():
+            capture = await queries.lock_capture(conn, capture_id)
+            if capture is None or capture["analysis_status"] != "queued":
+                return "missing" if capture is None else str(capture["analysis_status"])
+            await queries.finish_capture(conn, capture_id, "failed", reason[:500], {})
+            to_delete += await queries.release_staging(conn, [capture_id])
+        for uri in to_delete:
+            self.store.delete(uri)
+        return "failed"
+
+    def _remove_folders(self, folders: list[str]) -> None:
+        for folder in folders:
+            self.store.delete_tree(folder)
+
+    async def _analyse(
+        self, conn: Conn, capture: Row, device: Row, to_delete: list[str], written: list[str]
+    ) -> str:
+        capture_id: uuid.UUID = capture["capture_id"]
+        device_id = str(capture["device_id"])
+        if clocks.is_late(
+            capture["boot_id"], capture["device_seq"], device["last_boot_id"], device["last_seq"]
+        ):
+            await queries.finish_capture(
+                conn,
+                capture_id,
+                "skipped",
+                "late frame: an older seq than one already analysed",
+                {},
+            )
+            to_delete += await queries.release_staging(conn, [capture_id])
+            return "skipped"
+        try:
+            data = self.store.read(capture["storage_uri"])
+            cur = frame_from_jpeg(data)
+        except (FileNotFoundError, InvalidInput) as err:
+            reason = "staging frame missing" if isinstance(err, FileNotFoundError) else str(err)
+            await queries.finish_capture(conn, capture_id, "failed", reason, {})
+            to_delete += await queries.release_staging(conn, [capture_id])
+            log.warning(
+                "action=frame_failed device=%s capture_id=%s reason=%s",
+                device_id,
+                capture_id,
+                reason,
+            )
+            return "failed"
+        same_boot = device["last_boot_id"] == capture["boot_id"]
+        when = clocks.engine_time(
+            capture["captured_at"],
+            capture["received_at"],
+            device["last_engine_at"] if same_boot else None,
+            timedelta(minutes=self.settings.staging_window_minutes),
+        )
+        state = EngineState.from_json(device["state"])
+        config = EngineConfig(
+            roi_version=int(device["roi_version"]),
+            thresholds=Thresholds.from_overrides(device["thresholds"]),
+        )
+        rois = Rois(
+            interaction=polygons.from_json(device["interaction_roi"]),
+            inventory=polygons.from_json(device["inventory_roi"]),
+            version=config.roi_version,
+        )
+        kept = await self._kept_frames(conn, state)
+        scores = analyze(
+            cur,
+            prev=kept.get(state.prev_capture_id or ""),
+            baseline=kept.get(state.baseline.capture_id) if state.baseline else None,
+            reference=self._reference(device_id, device, "reference"),
+            empty_ref=self._reference(device_id, device, "empty_ref"),
+            rois=rois,
+        )
+        result = engine_step(state, Observation(str(capture_id), when.t, scores), config)
+        self.frames.put(str(capture_id), cur)
+        await self._record_events(conn, device_id, device, result, written)
+        for ended in result.ended:
+            await queries.end_event(conn, event_id_for(device_id, ended.key), ended.ended_at)
+        now = datetime.now(UTC)
+        await queries.save_device_state(
+            conn,
+            device_id,
+            state=result.state.to_json(),
+            kept=[uuid.UUID(c) for c in sorted(result.state.referenced_captures())],
+            burst_until=now + timedelta(seconds=config.thresholds.burst_hold_seconds)
+            if result.burst
+            else None,
+            last_boot_id=capture["boot_id"],
+            last_seq=capture["device_seq"],
+            last_engine_at=when.t,
+            reference_jpeg=eventframes.reference_jpeg(cur.gray) if result.take_reference else None,
+            reference_at=now if result.take_reference else None,
+        )
+        await queries.finish_capture(
+            conn,
+            capture_id,
+            "processed",
+            None,
+            {
+                "scores": _minimal_scores(scores.to_dict(3)),
+                "clock": when.reason,
+                "trace": list(result.trace),
+            },
+        )
+        before = set(device["kept_captures"]) | {capture_id}
+        after = {uuid.UUID(c) for c in result.state.referenced_captures()}
+        to_delete += await queries.release_staging(conn, sorted(before - after))
+        return "processed"
+
+    async def _kept_frames(self, conn: Conn, state: EngineState) -> dict[str, Frame]:
+        """Decoded frames the engine refers to: from the cache, else from their files."""
+        wanted = state.referenced_captures()
+        found: dict[str, Frame] = {}
+        missing = []
+        for key in wanted:
+            frame = self.frames.get(key)
+            if frame is None:
+                missing.append(uuid.UUID(key))
+            else:
+                found[key] = frame
+        for capture_id, uri in (await queries.storage_uris(conn, missing)).items():
+            try:
+                frame = frame_from_jpeg(self.store.read(uri))
+            except (FileNotFoundError, InvalidInput):
+                continue  # gone (retention, a crash): the engine re-bases without it
+            self.frames.put(str(capture_id), frame)
+            found[str(capture_id)] = frame
+        return found
+
+    def _reference(self, device_id: str, device: Row, kind: str) -> Frame | None:
+        data = device[f"{kind}_jpeg"]
+        stamp = device[f"{kind}_at"]
+        if data is None:
+            return None
+        key = (device_id, f"{kind}:{stamp}")
+        frame = self._refs.get(key)
+        if frame is None:
+            frame = frame_from_jpeg(bytes(data))
+            self._refs = {
+                k: v
+                for k, v in self._refs.items()
+                if k[0] != device_id or not k[1].startswith(kind)
+            }
+            self._refs[key] = frame
+        return frame
+
+    async def _record_events(
+        self, conn: Conn, device_id: str, device: Row, result: Step, written: list[str]
+    ) -> None:
+        if not result.events:
+            return
+        needed = [uuid.UUID(c) for e in result.events for c in e.images.values()]
+        uris = await queries.storage_uris(conn, needed)
+        inventory = polygons.from_json(device["inventory_roi"])
+        for event in result.events:
+            event_id = event_id_for(device_id, event.key)
+            day = event.started_at.astimezone(UTC).date()
+            written += [
+                store.event_folder_uri("events", device_id, day, event_id),
+                store.event_folder_uri("thumbs", device_id, day, event_id),
+            ]
+            files = self._write_event_files(
+                device_id, event, event_id, uris, inventory if device["privacy_blur"] else None
+            )
+            self.fault("event_files_written")
+            await queries.insert_event(
+                conn,
+                event_id=event_id,
+                device_id=device_id,
+                event_type=event.event_type,
+                started_at=event.started_at,
+                ended_at=event.ended_at,
+                confidence=event.confidence,
+                details=event.details,
+            )
+            for role, (source, uri) in files.items():
+                await queries.insert_event_image(conn, event_id, role, source, uri)
+            self.metrics.events.labels(device_id, event.event_type).inc()
+            log.info(
+                "action=event_emitted device=%s event_type=%s event_id=%s",
+                device_id,
+                event.event_type,
+                event_id,
+            )
+
+    def _write_event_files(
+        self,
+        device_id: str,
+        event: EventOut,
+        event_id: uuid.UUID,
+        uris: dict[uuid.UUID, str],
+        privacy_roi: polygons.Polygon | None,
+    ) -> dict[EventRole, tuple[uuid.UUID | None, str]]:
+        """Write the event's frames (durably) under events/ and thumbs/; return
+        role -> (source capture, file uri). Roles whose frame is gone are left out."""
+        day = event.started_at.astimezone(UTC).date()
+        written: dict[EventRole, tuple[uuid.UUID | None, str]] = {}
+        for role, capture in event.images.items():
+            source = uuid.UUID(capture)
+            uri = uris.get(source)
+            if uri is None:
+                continue
+            try:
+                if privacy_roi is None:  # a hard link to the staging file: no copy
+                    stored = self.store.promote(uri, device_id, day, event_id, role)
+                else:  # the stored frame is blurred outside the shelf; analysis saw it sharp
+                    blurred = eventframes.privacy_copy(self.store.read(uri), privacy_roi)
+                    stored = self.store.write_event_image(device_id, day, event_id, role, blurred)
+            except FileNotFoundError:
+                continue
+            written[role] = (source, stored)
+        shown = written.get("post") or written.get("during") or written.get("pre")
+        if shown is not None:
+            picture = self.store.read(shown[1])
+            regions = event.details.get("regions") or []
+            if regions and "post" in written:
+                written["annotated"] = (
+                    None,
+                    self.store.write_event_image(
+                        device_id,
+                        day,
+                        event_id,
+                        "annotated",
+                        eventframes.annotated(picture, regions),
+                    ),
+                )
+            written["thumb"] = (
+                None,
+                self.store.write_event_image(
+                    device_id, day, event_id, "thumb", eventframes.thumbnail(picture)
+                ),
+            )
+        return written
+
+
+def _minimal_scores(scores: dict[str, object]) -> dict[str, object]:
+    """The few numbers kept per frame in captures.meta, for tuning near misses."""
+    keep = (
+        "motion",
+        "frame_change",
+        "inventory_delta",
+        "lighting_score",
+        "obstruction",
+        "shift_px",
+        "empty_similarity",
+    )
+    return {k: scores[k] for k in keep if k in scores}
+
+
+class TransientError(Exception):
+    """A failure worth retrying (the database went away mid-frame)."""
+
+
+async def process_with_retry_semantics(analyzer: Analyzer, capture_id: uuid.UUID) -> str:
+    """Run one job: database trouble is retried by the queue; bad frames are not."""
+    try:
+        return await analyzer.process(capture_id)
+    except psycopg.OperationalError as err:
+        raise TransientError(str(err)) from err
