@@ -3,10 +3,11 @@
 ``step(state, Observation(capture_id, t, scores), config) -> Step`` (see step.py).
 """
 
+from shelfcam.engine.builder import HeldComparison, Observation, Step
 from shelfcam.engine.config import EngineConfig, Thresholds
 from shelfcam.engine.events import EventEnd, EventOut
 from shelfcam.engine.state import EngineState, Episode, Mark
-from shelfcam.engine.step import Observation, Step, step
+from shelfcam.engine.step import step
 
 __all__ = [
     "EngineConfig",
@@ -14,6 +15,7 @@ __all__ = [
     "Episode",
     "EventEnd",
     "EventOut",
+    "HeldComparison",
     "Mark",
     "Observation",
     "Step",

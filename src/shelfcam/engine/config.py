@@ -17,7 +17,7 @@ from shelfcam.errors import InvalidInput
 class Thresholds:
     """Defaults come from the vision scores' scales (docs/vision.md, docs/tuning.md)."""
 
-    interaction_threshold: float = 0.015
+    interaction_threshold: float = 0.01
     """Motion in the interaction ROI that starts an interaction (share of ROI pixels)."""
     interaction_end_threshold: float = 0.005
     """Motion below this counts as no motion (hysteresis with the start threshold)."""
@@ -27,7 +27,7 @@ class Thresholds:
     """A frame is stable when less than this share of the whole view changed."""
     stable_frames: int = 2
     """Consecutive stable frames needed for a stable view (post_stable_found, baseline)."""
-    inventory_change_threshold: float = 0.2
+    inventory_change_threshold: float = 0.15
     """Inventory delta (pre vs post) above which stock changed."""
     change_persist_seconds: float = 6.0
     """A change must persist this long on a stable view to count (a still hand does not).
@@ -41,6 +41,8 @@ class Thresholds:
     frame to become the baseline or to judge stock and emptiness."""
     lighting_threshold: float = 0.35
     """Lighting score above which a change is a light switch, never stock."""
+    lighting_settle_seconds: float = 1.0
+    """After a light switch, motion is taken for the light (exposure settling) this long."""
     obstruction_threshold: float = 0.7
     """Obstruction score above which the view counts as covered."""
     obstruction_seconds: float = 2.0

@@ -25,6 +25,22 @@ class Mark:
 
 
 @dataclass(frozen=True)
+class Held:
+    """A change left on a stable view when someone reached in again: kept aside until the
+    next stable view tells whether it was real (it stays) or a still hand (it leaves)."""
+
+    post: Mark
+    post_delta: float | None
+    post_regions: tuple[dict[str, float], ...]
+    confirm_from: datetime
+    interaction_started_at: datetime | None
+    interaction_ended_at: datetime | None
+    during: Mark | None
+    interaction_peak: float
+    motion_frames: int
+
+
+@dataclass(frozen=True)
 class Episode:
     """From the first sign of activity to the decision about stock.
 
@@ -43,6 +59,9 @@ class Episode:
     confirm_from: datetime | None = None
     interaction_emitted: bool = False
     motion_frames: int = 0
+    post_stale: bool = False
+    held: Held | None = None
+    reached_elsewhere: bool = False
     lighting: bool = False
     interactions: int = 0
     interaction_open: bool = False
@@ -93,10 +112,18 @@ class EngineState:
         marks: list[Mark | None] = [self.baseline, self.stable_since]
         if self.episode is not None:
             marks += [self.episode.pre, self.episode.during, self.episode.post]
+            if self.episode.held is not None:
+                marks += [self.episode.held.post, self.episode.held.during]
         found = {m.capture_id for m in marks if m is not None}
         if self.prev_capture_id is not None:
             found.add(self.prev_capture_id)
         return found
+
+    def held_capture(self) -> str | None:
+        """The capture of a held change's view, when the worker must compare against it."""
+        if self.episode is None or self.episode.held is None:
+            return None
+        return self.episode.held.post.capture_id
 
     def to_json(self) -> dict[str, Any]:
         encoded: dict[str, Any] = _encode(asdict(self))
@@ -151,5 +178,11 @@ def _decode_state(raw: dict[str, Any]) -> EngineState:
             ep[name] = _mark(ep.get(name))
         ep["post_regions"] = tuple(ep.get("post_regions") or ())
         ep["trace"] = tuple(ep.get("trace") or ())
+        if ep.get("held") is not None:
+            held = dict(ep["held"])
+            held["post"] = _mark(held["post"])
+            held["during"] = _mark(held.get("during"))
+            held["post_regions"] = tuple(held.get("post_regions") or ())
+            ep["held"] = Held(**held)
         data["episode"] = Episode(**ep)
     return EngineState(**data)

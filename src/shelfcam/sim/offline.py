@@ -11,8 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from shelfcam.engine import EngineConfig, EngineState, EventEnd, EventOut, Observation, step
-from shelfcam.vision import Frame, Rois, analyze, frame_from_jpeg
+from shelfcam.engine import (
+    EngineConfig,
+    EngineState,
+    EventEnd,
+    EventOut,
+    HeldComparison,
+    Observation,
+    step,
+)
+from shelfcam.vision import Frame, Rois, analyze, frame_from_jpeg, inventory_delta
 from shelfcam.vision.scores import FrameScores
 
 
@@ -51,8 +59,13 @@ def run_frames(
             empty_ref=empty_ref,
             rois=rois,
         )
+        held = None
+        held_frame = kept.get(state.held_capture() or "")
+        if held_frame is not None and held_frame.gray.shape == cur.gray.shape:
+            compared = inventory_delta(held_frame, cur, rois.inventory)
+            held = HeldComparison(compared.score, compared.regions)
         out = step(
-            state, Observation(capture_id, start + timedelta(milliseconds=ms), scores), config
+            state, Observation(capture_id, start + timedelta(milliseconds=ms), scores, held), config
         )
         state = out.state
         if out.take_reference:

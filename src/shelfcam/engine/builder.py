@@ -1,0 +1,133 @@
+"""One step's working context: the state being evolved and the decisions collected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shelfcam.engine.config import EngineConfig, Thresholds
+from shelfcam.engine.events import EventEnd, EventOut
+from shelfcam.engine.state import EngineState, Mark
+from shelfcam.vision.roi import Region
+from shelfcam.vision.scores import FrameScores
+
+
+@dataclass(frozen=True)
+class HeldComparison:
+    """The frame against the view a change was left in (``Episode.held``), when one is
+    held: the worker computes it with the same structural delta as against the baseline."""
+
+    delta: float
+    regions: tuple[Region, ...] = ()
+
+
+@dataclass(frozen=True)
+class Observation:
+    capture_id: str
+    t: datetime
+    scores: FrameScores
+    held: HeldComparison | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    state: EngineState
+    events: tuple[EventOut, ...]
+    ended: tuple[EventEnd, ...]
+    burst: bool
+    """True while an interaction is open: the camera should send frames faster."""
+    take_reference: bool
+    """True when this frame should become the scene-shift reference."""
+    trace: tuple[str, ...]
+
+
+@dataclass
+class Builder:
+    """Collects one step's decisions while the handlers run."""
+
+    state: EngineState
+    obs: Observation
+    config: EngineConfig
+    events: list[EventOut] = field(default_factory=list)
+    ended: list[EventEnd] = field(default_factory=list)
+    trace: list[str] = field(default_factory=list)
+    take_reference: bool = False
+
+    @property
+    def th(self) -> Thresholds:
+        return self.config.thresholds
+
+    @property
+    def t(self) -> datetime:
+        return self.obs.t
+
+    @property
+    def here(self) -> Mark:
+        return Mark(self.obs.capture_id, self.obs.t)
+
+    def key(self, event_type: str, suffix: str = "") -> str:
+        return f"{self.obs.capture_id}:{event_type}{suffix}"
+
+    def scores(self, **extra: float | None) -> dict[str, float | None]:
+        s = self.obs.scores
+        found: dict[str, float | None] = {
+            "motion": round(s.motion, 4),
+            "frame_change": round(s.frame_change, 4),
+            "lighting_score": round(s.lighting_score, 4),
+            "obstruction": round(s.obstruction, 4),
+        }
+        found.update({k: None if v is None else round(v, 4) for k, v in extra.items()})
+        return found
+
+    # --- judgements shared by the handlers ---------------------------------------------------
+
+    def stable(self) -> bool:
+        return self.state.stable_run >= self.th.stable_frames
+
+    def lighting(self) -> bool:
+        s = self.obs.scores
+        return s.lighting_change or s.lighting_score >= self.th.lighting_threshold
+
+    def switching_light(self) -> bool:
+        """A lighting change is under way: the frame it was first seen, and the exposure
+        settling for ``lighting_settle_seconds`` after it. Motion then is the light."""
+        if not self.lighting():
+            return False
+        since = self.state.lighting_since
+        return since is None or (self.t - since).total_seconds() < self.th.lighting_settle_seconds
+
+    def judgeable(self) -> bool:
+        """Bright and detailed enough to compare stock (not a dark or covered view)."""
+        s, th = self.obs.scores, self.th
+        if s.obstruction >= th.obstruction_threshold / 2:
+            return False
+        return s.inventory_judged is None or s.inventory_judged >= th.min_judged
+
+    def take_baseline(self, mark: Mark | None = None) -> None:
+        """This frame (or ``mark``) becomes the baseline; the activity episode is over."""
+        self.state = self.state.evolve(
+            baseline=mark or self.here,
+            baseline_stable_frames=self.state.stable_run,
+            mode="idle",
+            episode=None,
+            change_seen_at=None,
+            lighting_since=None,
+        )
+        st, th, t = self.state, self.th, self.t
+        calm = st.shift is None and self.obs.scores.shift_px < th.shift_threshold_px / 2
+        due = st.reference_at is None or (
+            (t - st.reference_at).total_seconds() >= th.reference_refresh_seconds
+        )
+        if calm and due and mark is None:
+            self.take_reference = True
+            self.state = st.evolve(reference_at=t)
+
+    def result(self) -> Step:
+        return Step(
+            state=self.state,
+            events=tuple(self.events),
+            ended=tuple(self.ended),
+            burst=self.state.burst,
+            take_reference=self.take_reference,
+            trace=tuple(self.trace),
+        )
