@@ -186,6 +186,9 @@ class FrameStore:
         uri = event_uri(device_id, day, event_id, role)
         final = self.path(uri)
         final.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.samestat(final.stat(), source.stat()):
+                return uri  # already promoted (a retried frame): rename() would keep tmp
         tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
         try:
             try:

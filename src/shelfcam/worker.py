@@ -20,9 +20,7 @@ import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import psycopg
 
@@ -30,12 +28,12 @@ from shelfcam import clocks, eventframes, polygons, store
 from shelfcam.config import Settings
 from shelfcam.db import analysis as queries
 from shelfcam.db.types import Conn, Pool, Row
-from shelfcam.engine import EngineConfig, EngineState, EventOut, Observation, Step, Thresholds
-from shelfcam.engine import step as engine_step
+from shelfcam.engine import EngineConfig, EngineState, EventOut, Step, Thresholds
 from shelfcam.errors import InvalidInput
 from shelfcam.metrics import Metrics
+from shelfcam.pipeline import decide
 from shelfcam.store import EventRole, FrameStore
-from shelfcam.vision import Frame, Rois, analyze, frame_from_jpeg
+from shelfcam.vision import Frame, Rois, frame_from_jpeg
 
 log = logging.getLogger(__name__)
 
@@ -71,19 +69,6 @@ class FrameCache:
             self._frames.popitem(last=False)
 
 
-@dataclass
-class _Work:
-    """What one frame's processing decided, applied in the transaction."""
-
-    capture: Row
-    device: Row
-    t: datetime
-    clock_reason: str
-    step: Step | None = None
-    scores: dict[str, Any] | None = None
-    to_delete: list[str] | None = None
-
-
 class Analyzer:
     """Processes one capture at a time (per device); built once per worker process."""
 
@@ -115,12 +100,19 @@ class Analyzer:
         try:
             async with self.pool.connection() as conn, conn.transaction():
                 capture = await queries.lock_capture(conn, capture_id)
-                if capture is None or capture["analysis_status"] != "queued":
-                    return "missing" if capture is None else str(capture["analysis_status"])
+                if capture is None:
+                    return "missing"
                 device_id = str(capture["device_id"])
                 device = await queries.lock_device(conn, device_id)
                 assert device is not None  # every device has a state row
+                # Files the previous frame released: deleted after its commit, and again
+                # here in case that process died in between (deleting twice is harmless).
+                self._unlink(device["unlink_pending"])
+                if capture["analysis_status"] != "queued":
+                    await queries.set_unlink_pending(conn, device_id, [])
+                    return str(capture["analysis_status"])
                 status = await self._analyse(conn, capture, device, to_delete, written)
+                await queries.set_unlink_pending(conn, device_id, to_delete)
                 self.fault("before_commit")
         except psycopg.OperationalError:
             self._remove_folders(written)
@@ -135,10 +127,13 @@ class Analyzer:
             )
             status = await self._mark_failed(capture_id, f"{type(err).__name__}: {err}")
         self.fault("after_commit")
-        for uri in to_delete:
-            self.store.delete(uri)
+        self._unlink(to_delete)
         self.metrics.frames_analyzed.labels(device_id, status).inc()
         return status
+
+    def _unlink(self, uris: list[str]) -> None:
+        for uri in uris:
+            self.store.delete(uri)
 
     async def _mark_failed(self, capture_id: uuid.UUID, reason: str) -> str:
         to_delete: list[str] = []
@@ -148,6 +143,7 @@ class Analyzer:
                 return "missing" if capture is None else str(capture["analysis_status"])
             await queries.finish_capture(conn, capture_id, "failed", reason[:500], {})
             to_delete += await queries.release_staging(conn, [capture_id])
+            await queries.set_unlink_pending(conn, str(capture["device_id"]), to_delete)
         for uri in to_delete:
             self.store.delete(uri)
         return "failed"
@@ -205,15 +201,17 @@ class Analyzer:
             version=config.roi_version,
         )
         kept = await self._kept_frames(conn, state)
-        scores = analyze(
+        scores, result = decide(
             cur,
-            prev=kept.get(state.prev_capture_id or ""),
-            baseline=kept.get(state.baseline.capture_id) if state.baseline else None,
+            str(capture_id),
+            when.t,
+            state,
+            kept,
             reference=self._reference(device_id, device, "reference"),
             empty_ref=self._reference(device_id, device, "empty_ref"),
             rois=rois,
+            config=config,
         )
-        result = engine_step(state, Observation(str(capture_id), when.t, scores), config)
         self.frames.put(str(capture_id), cur)
         await self._record_events(conn, device_id, device, result, written)
         for ended in result.ended:

@@ -17,8 +17,9 @@ FROM captures c WHERE c.capture_id = %s FOR UPDATE
 """
 
 _DEVICE = """
-SELECT s.state, s.kept_captures, s.reference_jpeg, s.reference_at, s.empty_ref_jpeg,
-       s.empty_ref_at, s.last_boot_id, s.last_seq, s.last_engine_at, s.burst_until,
+SELECT s.state, s.kept_captures, s.unlink_pending, s.reference_jpeg, s.reference_at,
+       s.empty_ref_jpeg, s.empty_ref_at, s.last_boot_id, s.last_seq, s.last_engine_at,
+       s.burst_until,
        c.roi_version, c.interaction_roi, c.inventory_roi, c.thresholds, c.privacy_blur
 FROM device_state s
 JOIN LATERAL (
@@ -164,6 +165,13 @@ async def save_device_state(
             "ref_at": reference_at,
             "device": device_id,
         },
+    )
+
+
+async def set_unlink_pending(conn: Conn, device_id: str, uris: list[str]) -> None:
+    """The staging files this transaction released, to delete once it has committed."""
+    await conn.execute(
+        "UPDATE device_state SET unlink_pending = %s WHERE device_id = %s", (uris, device_id)
     )
 
 

@@ -43,14 +43,14 @@ def obstruction(b: Builder) -> bool:
         )
         return True
     if covered:
-        b.state = st.evolve(clear_run=0)
+        b.state = st.evolve(clear_run=0, clear_since=None)
         return True
-    clear_run = st.clear_run + 1
+    clear_run, clear_since = st.clear_run + 1, st.clear_since or t
     if clear_run < th.stable_frames:
-        b.state = st.evolve(clear_run=clear_run)
+        b.state = st.evolve(clear_run=clear_run, clear_since=clear_since)
         return True
     b.trace.append("obstruction_cleared")
-    b.ended.append(EventEnd(st.obstruction.key, t))
+    b.ended.append(EventEnd(st.obstruction.key, clear_since))
     # Compare the uncovered view with the baseline from before: a change made while the
     # camera was covered is still a stock change.
     episode = Episode(pre=st.baseline, started_at=t, trace=("obstruction_cleared",))
@@ -58,6 +58,7 @@ def obstruction(b: Builder) -> bool:
         obstruction=None,
         obstructed_since=None,
         clear_run=0,
+        clear_since=None,
         mode="settling" if st.baseline else "rebasing",
         episode=episode if st.baseline else None,
     )

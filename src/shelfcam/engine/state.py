@@ -93,6 +93,7 @@ class EngineState:
     # health
     obstructed_since: datetime | None = None
     clear_run: int = 0
+    clear_since: datetime | None = None
     obstruction: OpenEvent | None = None
     shifted_since: datetime | None = None
     shift: OpenEvent | None = None

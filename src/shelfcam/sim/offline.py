@@ -11,16 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from shelfcam.engine import (
-    EngineConfig,
-    EngineState,
-    EventEnd,
-    EventOut,
-    HeldComparison,
-    Observation,
-    step,
-)
-from shelfcam.vision import Frame, Rois, analyze, frame_from_jpeg, inventory_delta
+from shelfcam.engine import EngineConfig, EngineState, EventEnd, EventOut
+from shelfcam.pipeline import decide
+from shelfcam.vision import Frame, Rois, frame_from_jpeg
 from shelfcam.vision.scores import FrameScores
 
 
@@ -51,21 +44,16 @@ def run_frames(
     for index, (ms, data) in enumerate(frames):
         capture_id = f"f{index:06d}"
         cur = frame_from_jpeg(data)
-        scores = analyze(
+        scores, out = decide(
             cur,
-            prev=kept.get(state.prev_capture_id or ""),
-            baseline=kept.get(state.baseline.capture_id) if state.baseline else None,
+            capture_id,
+            start + timedelta(milliseconds=ms),
+            state,
+            kept,
             reference=reference,
             empty_ref=empty_ref,
             rois=rois,
-        )
-        held = None
-        held_frame = kept.get(state.held_capture() or "")
-        if held_frame is not None and held_frame.gray.shape == cur.gray.shape:
-            compared = inventory_delta(held_frame, cur, rois.inventory)
-            held = HeldComparison(compared.score, compared.regions)
-        out = step(
-            state, Observation(capture_id, start + timedelta(milliseconds=ms), scores, held), config
+            config=config,
         )
         state = out.state
         if out.take_reference:

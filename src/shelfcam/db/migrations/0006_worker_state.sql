@@ -5,6 +5,8 @@
 --                 grayscale JPEGs at analysis resolution (no long-lived staging file).
 --  last_*:        the newest frame analysed, to keep each boot's frames in order and the
 --                 engine clock from going backwards.
+--  unlink_pending: staging files released by the last frame, deleted after its commit and
+--                 again (idempotently) before the next: a crash in between leaves no orphan.
 ALTER TABLE device_state
     ADD COLUMN kept_captures uuid[] NOT NULL DEFAULT '{}',
     ADD COLUMN reference_jpeg bytea,
@@ -13,4 +15,5 @@ ALTER TABLE device_state
     ADD COLUMN empty_ref_at timestamptz,
     ADD COLUMN last_boot_id text,
     ADD COLUMN last_seq bigint,
-    ADD COLUMN last_engine_at timestamptz;
+    ADD COLUMN last_engine_at timestamptz,
+    ADD COLUMN unlink_pending text[] NOT NULL DEFAULT '{}';
