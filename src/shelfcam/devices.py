@@ -121,3 +121,42 @@ async def set_config(
 
 async def list_devices(conn: Conn) -> list[dict[str, Any]]:
     return [device_json(row) for row in await queries.list_devices(conn)]
+
+
+async def get_device(conn: Conn, name: str) -> dict[str, Any]:
+    """One device's public view; :class:`NotFound` if there is no such device."""
+    device_id = validate_device_id(name)
+    row = await queries.get_device(conn, device_id)
+    if row is None:
+        raise NotFound(f"no device named {device_id!r}")
+    return device_json(row)
+
+
+async def rotate_token(conn: Conn, name: str) -> NewDevice:
+    """Give the device a new token (shown once); the old one stops working.
+
+    A revoked device is enabled again: rotating is how a camera comes back after a
+    revocation, with a token the old holder never saw. Ingest processes cache a token
+    for a few seconds (``shelfcam.ingest.auth``), so the old one may work that long.
+    """
+    device_id = validate_device_id(name)
+    token = new_token()
+    if not await queries.replace_token(conn, device_id, hash_token(token)):
+        raise NotFound(f"no device named {device_id!r}")
+    return NewDevice(device_id, token)
+
+
+async def revoke(conn: Conn, name: str) -> bool:
+    """Refuse the device's token from now on; True if it was active until now."""
+    device_id = validate_device_id(name)
+    changed = await queries.set_revoked(conn, device_id)
+    if changed is None:
+        raise NotFound(f"no device named {device_id!r}")
+    return changed
+
+
+async def request_snapshot(conn: Conn, name: str) -> None:
+    """Ask the camera for a snapshot: its next frame is also kept as a debug frame."""
+    device_id = validate_device_id(name)
+    if not await queries.request_snapshot(conn, device_id):
+        raise NotFound(f"no device named {device_id!r}")
