@@ -97,8 +97,18 @@ async def set_config(
     thresholds: dict[str, Any] | None = None,
     privacy_blur: bool | None = None,
 ) -> int:
-    """Store a new configuration version for the device; return its roi_version."""
+    """Store a new configuration version for the device; return its roi_version.
+
+    ``thresholds`` are the device's overrides of the defaults (``engine.config``), all of
+    them (an empty dict goes back to the defaults); invalid ones are refused."""
     device_id = validate_device_id(name)
+    if thresholds is not None:
+        # Imported here: the engine package loads the vision code (OpenCV), which the
+        # other commands that use this module do not need.
+        from shelfcam.engine.config import Thresholds
+
+        checked = Thresholds.from_overrides(thresholds)
+        thresholds = {key: getattr(checked, key) for key in thresholds}
     if (
         interaction_roi is None
         and inventory_roi is None

@@ -18,7 +18,7 @@ from tests.webapp import PASSWORD, create_token, create_user, csrf_of, login, ru
 
 pytestmark = pytest.mark.anyio
 
-SAMPLE = {"event_id": str(uuid.uuid4()), "role": "pre"}
+SAMPLE = {"event_id": str(uuid.uuid4()), "role": "pre", "device_id": "pantry"}
 # Routes with their own authentication (device tokens) or none by design.
 NOT_ADMIN = ("/api/v1/ingest", "/healthz", "/metrics", "/openapi.json", "/docs", "/redoc")
 
