@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from shelfcam.web import api, api_devices, auth, device_pages, images, login, pages
+from shelfcam.web import (
+    api,
+    api_devices,
+    auth,
+    device_pages,
+    images,
+    login,
+    pages,
+    roi_pages,
+)
 from shelfcam.web.templating import build_templates
 
 # Every router of the admin UI and its API (the tests walk these to check each route).
@@ -13,9 +22,11 @@ ROUTERS = (
     login.router,
     pages.router,
     device_pages.router,
+    roi_pages.router,
     api.router,
     api_devices.router,
     images.router,
+    roi_pages.image_router,
 )
 
 
