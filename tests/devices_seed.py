@@ -12,6 +12,7 @@ import numpy as np
 import psycopg
 from psycopg.types.json import Jsonb
 
+from shelfcam.devices import hash_token, new_token
 from shelfcam.store import FrameStore
 from tests.events_seed import shelf_jpeg
 
@@ -91,3 +92,24 @@ def add_snapshot(
         capture_id=capture_id,
     )
     return capture_id
+
+
+def add_device_sync(conn: psycopg.Connection[Any], device_id: str) -> str:
+    """A device as ``shelfcam device add`` makes it (from code that runs no event loop of
+    its own, e.g. beside Playwright's sync API); returns its token."""
+    token = new_token()
+    conn.execute(
+        "INSERT INTO devices (device_id, token_hash) VALUES (%s, %s)",
+        (device_id, hash_token(token)),
+    )
+    conn.execute(
+        "INSERT INTO device_configs (device_id, roi_version, interaction_roi, inventory_roi)"
+        " VALUES (%s, 1, %s, %s)",
+        (
+            device_id,
+            Jsonb([[0, 0], [1, 0], [1, 1], [0, 1]]),
+            Jsonb([[0, 0], [1, 0], [1, 1], [0, 1]]),
+        ),
+    )
+    conn.execute("INSERT INTO device_state (device_id) VALUES (%s)", (device_id,))
+    return token

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from shelfcam.store import FrameStore
+from tests.devices_seed import add_device_sync, add_scored_frames
 from tests.e2e.chromium import BROWSER_MARKS, launch, shot
 from tests.e2e.live_server import live_server
-from tests.events_seed import shelf_jpeg
+from tests.events_seed import seed_event, shelf_jpeg
 from tests.webapp import PASSWORD, create_user_sync
 
 pytest.importorskip("playwright")
@@ -50,7 +53,7 @@ def _watch(page: Page, base: str) -> tuple[list[str], list[tuple[str, int]]]:
 
 def _login(page: Page, base: str, path: str) -> None:
     page.goto(f"{base}{path}")
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("textbox", name="Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{base}{path}")
 
@@ -87,7 +90,7 @@ def test_add_a_camera_draw_its_rois_over_a_snapshot_and_save(
         expect(page.get_by_text("No cameras yet")).to_be_visible()
 
         # Add a camera: its token is shown once.
-        page.get_by_label("Name").fill("pantry")
+        page.get_by_role("textbox", name="Name", exact=True).fill("pantry")
         page.get_by_role("button", name="Add camera").click()
         expect(page.get_by_role("heading", name="Camera pantry added")).to_be_visible()
         token = page.locator("#device-token").inner_text()
@@ -163,6 +166,68 @@ def test_add_a_camera_draw_its_rois_over_a_snapshot_and_save(
         assert page.locator("#inventory_roi").input_value() != after
         shot(page, "roi-editor-phone", tmp_path)
 
+        assert problems == [], problems
+        assert failed == [], failed
+        context.close()
+
+
+def _seed_tuning(db_url: str, store: FrameStore) -> str:
+    """pantry: 600 scored frames, two stock changes and an interaction with their frames."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        add_device_sync(conn, "pantry")
+        add_scored_frames(conn, "pantry", now, 600)
+        stock = seed_event(conn, store, device_id="pantry", started_at=now - timedelta(minutes=12))
+        seed_event(conn, store, device_id="pantry", started_at=now - timedelta(hours=3))
+        seed_event(
+            conn,
+            store,
+            device_id="pantry",
+            event_type="interaction_detected",
+            started_at=now - timedelta(minutes=40),
+        )
+    return str(stock)
+
+
+def test_change_a_threshold_and_see_the_preview(
+    browser: Browser, db_url: str, tmp_path: Path
+) -> None:
+    stock = _seed_tuning(db_url, FrameStore(tmp_path))
+    create_user_sync(db_url)
+    with live_server(db_url, tmp_path) as base:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        problems, failed = _watch(page, base)
+        _login(page, base, "/devices/pantry/tuning")
+        expect(page.get_by_role("heading", name=re.compile("Tuning pantry"))).to_be_visible()
+        expect(page.locator("svg.hist")).to_have_count(6)
+        expect(page.locator("#preview")).to_contain_text("Nothing proposed yet")
+
+        # Typing a value previews it live (htmx), before anything is saved.
+        page.get_by_role("textbox", name="inventory_change_threshold", exact=True).fill("0.9")
+        preview = page.locator("#preview")
+        expect(preview).to_contain_text("0.2 \u2192 0.9")
+        expect(page.locator(f"tr.change-dropped a[href='/events/{stock}']")).to_be_visible()
+        expect(page.locator("svg.hist line.threshold.proposed")).to_have_count(1)
+        page.get_by_role("textbox", name="interaction_threshold", exact=True).fill("0.008")
+        expect(preview).to_contain_text("near miss(es) would now fire")
+        shot(page, "tuning", tmp_path)
+        assert _roi_version(db_url, "pantry") == 1
+
+        # An invalid combination is explained in place; saving it is refused.
+        page.get_by_role("textbox", name="interaction_end_threshold", exact=True).fill("0.01")
+        expect(page.get_by_role("alert")).to_contain_text("must not exceed interaction_threshold")
+        page.get_by_role("textbox", name="interaction_end_threshold", exact=True).fill("")
+        page.get_by_role("button", name="Save as roi_version 2").first.click()
+        expect(page.get_by_role("status").first).to_contain_text("now uses roi_version 2")
+        assert _roi_version(db_url, "pantry") == 2
+        expect(
+            page.get_by_role("textbox", name="inventory_change_threshold", exact=True)
+        ).to_have_value("0.9")
+
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.reload()
+        shot(page, "tuning-phone", tmp_path)
         assert problems == [], problems
         assert failed == [], failed
         context.close()

@@ -10,13 +10,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
-from shelfcam import device_status, devices, polygons, references
+from shelfcam import device_status, devices, polygons, references, tuning, tuning_data
 from shelfcam.web.api import DEVICE_ID_REGEX, UNAUTHORIZED
 from shelfcam.web.auth import Principal, require_api_principal, require_api_writer
 from shelfcam.web.context import AppContext, get_context
 from shelfcam.web.device_pages import forget_tokens
 from shelfcam.web.schemas import (
     ConfigIn,
+    CrossingOut,
     DeviceDetailOut,
     DeviceOut,
     DeviceStatusOut,
@@ -25,7 +26,11 @@ from shelfcam.web.schemas import (
     HealthOut,
     MarkEmptyOut,
     NewDeviceIn,
+    OutcomeOut,
+    PreviewIn,
+    PreviewOut,
     SnapshotOut,
+    ThresholdChangeOut,
 )
 
 log = logging.getLogger(__name__)
@@ -182,3 +187,61 @@ async def mark_empty(context: Context, auth: Writer, device_id: DeviceId) -> Mar
         source = await references.mark_empty(conn, context.store, device_id)
     log.info("action=empty_marked device=%s source=%s by=%s", device_id, source, auth.name)
     return MarkEmptyOut(device_id=device_id, source=source)
+
+
+def preview_out(preview: tuning.Preview) -> PreviewOut:
+    return PreviewOut(
+        current={k: float(v) for k, v in preview.current.to_dict().items()},
+        proposed={k: float(v) for k, v in preview.proposed.to_dict().items()},
+        changed_thresholds=[
+            ThresholdChangeOut(name=name, current=old, proposed=new)
+            for name, old, new in preview.changed_thresholds
+        ],
+        changes=[
+            OutcomeOut(
+                event_id=o.event_id,
+                event_type=o.event_type,
+                started_at=o.started_at,
+                question=o.question,
+                score_name=o.score_name,
+                score=o.score,
+                rescored=o.rescored,
+                threshold_name=o.threshold_name,
+                current=o.current,
+                proposed=o.proposed,
+                change=o.change,
+            )
+            for o in preview.changes
+        ],
+        frames=[
+            CrossingOut(
+                score=c.rule.score,
+                threshold=c.rule.threshold,
+                frames=c.frames,
+                current=c.current,
+                proposed=c.proposed,
+                at_or_above_now=c.at_or_above_now,
+                at_or_above_then=c.at_or_above_then,
+                newly_firing=c.newly_firing,
+                no_longer_firing=c.no_longer_firing,
+                near_misses=c.near_misses,
+            )
+            for c in preview.crossings
+        ],
+        events_considered=preview.events_considered,
+        events_rescored=preview.events_rescored,
+    )
+
+
+@router.post(
+    "/{device_id}/tuning/preview",
+    summary="What proposed thresholds would change on recent events and frames (saves nothing)",
+    responses={**WRITE_ERRORS, **NOT_FOUND},
+)
+async def tuning_preview(
+    context: Context, auth: Writer, device_id: DeviceId, body: PreviewIn
+) -> PreviewOut:
+    proposed = tuning_data.proposed_thresholds(body.thresholds)
+    async with context.require_pool().connection() as conn:
+        evidence = await tuning_data.gather(conn, context.store, device_id, context.rescore_cache)
+    return preview_out(tuning.preview(evidence.events, evidence.frames, evidence.current, proposed))

@@ -187,3 +187,54 @@ class SnapshotOut(BaseModel):
 class MarkEmptyOut(BaseModel):
     device_id: str
     source: str = Field(description="Where the empty-shelf reference came from")
+
+
+class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    thresholds: dict[str, float] = Field(
+        description="The proposed overrides, all of them ({} = the defaults)"
+    )
+
+
+class ThresholdChangeOut(BaseModel):
+    name: str
+    current: float
+    proposed: float
+
+
+class OutcomeOut(BaseModel):
+    event_id: str
+    event_type: EventType
+    started_at: datetime
+    question: str = Field(description="What is judged, e.g. 'Also a stock change'")
+    score_name: str
+    score: float | None
+    rescored: bool = Field(description="Computed again from the retained pre/post frames")
+    threshold_name: str
+    current: float
+    proposed: float
+    change: Literal["kept", "dropped", "added", "still_off"]
+
+
+class CrossingOut(BaseModel):
+    score: str
+    threshold: str
+    frames: int = Field(description="Recent frames that have this score")
+    current: float
+    proposed: float
+    at_or_above_now: int
+    at_or_above_then: int
+    newly_firing: int = Field(description="Near misses that would reach the proposed value")
+    no_longer_firing: int
+    near_misses: int = Field(description="Frames within 50-100 % of the current threshold")
+
+
+class PreviewOut(BaseModel):
+    current: dict[str, float]
+    proposed: dict[str, float]
+    changed_thresholds: list[ThresholdChangeOut]
+    changes: list[OutcomeOut] = Field(description="Recent events whose outcome would change")
+    frames: list[CrossingOut]
+    events_considered: int
+    events_rescored: int

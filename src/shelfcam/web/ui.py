@@ -14,6 +14,7 @@ from shelfcam.web import (
     login,
     pages,
     roi_pages,
+    tuning_pages,
 )
 from shelfcam.web.templating import build_templates
 
@@ -23,6 +24,7 @@ ROUTERS = (
     pages.router,
     device_pages.router,
     roi_pages.router,
+    tuning_pages.router,
     api.router,
     api_devices.router,
     images.router,
