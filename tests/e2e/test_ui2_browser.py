@@ -231,3 +231,55 @@ def test_change_a_threshold_and_see_the_preview(
         assert problems == [], problems
         assert failed == [], failed
         context.close()
+
+
+def test_the_charts_render(browser: Browser, db_url: str, tmp_path: Path) -> None:
+    store = FrameStore(tmp_path)
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    kinds = ["interaction_detected", "interaction_detected", "stock_changed", "empty_confirmed"]
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        n = 0
+        for day in range(14):
+            for device, per_day in (
+                ("pantry", 3 + day % 4),
+                ("fridge", 1 + day % 3),
+                ("garage", day % 2),
+            ):
+                for i in range(per_day):
+                    event_type = kinds[(day + i) % len(kinds)]
+                    if device == "garage" and i == 0 and day % 5 == 0:
+                        event_type = "camera_obstructed"
+                    seed_event(
+                        conn,
+                        store,
+                        device_id=device,
+                        event_type=event_type,
+                        started_at=now - timedelta(days=day, hours=i * 2 + 1),
+                        roles=(),
+                    )
+                    n += 1
+    create_user_sync(db_url)
+    with live_server(db_url, tmp_path) as base:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        problems, failed = _watch(page, base)
+        _login(page, base, "/devices")
+        page.get_by_role("link", name="Charts").click()
+        expect(page).to_have_url(f"{base}/charts")
+        expect(page.locator("svg.daychart")).to_have_count(4)
+        bars = page.locator("svg.daychart").first.locator("rect.day")
+        assert bars.count() >= 14
+        box = bars.first.bounding_box()
+        assert box is not None and box["height"] > 0 and box["width"] > 0
+        page.get_by_role("combobox", name="Camera").select_option("pantry")
+        page.get_by_role("button", name="Show").click()
+        expect(page).to_have_url(re.compile(r"/charts\?device=pantry"))
+        expect(page.locator("svg.daychart")).to_have_count(1)
+        page.goto(f"{base}/charts")
+        shot(page, "charts", tmp_path)
+        page.set_viewport_size({"width": 390, "height": 844})
+        shot(page, "charts-phone", tmp_path)
+        assert n > 50
+        assert problems == [], problems
+        assert failed == [], failed
+        context.close()

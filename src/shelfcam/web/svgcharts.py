@@ -176,7 +176,7 @@ def stacked_days(
                 )
             )
         every = max(1, math.ceil(len(days) / 10))
-        if i % every == 0 or i == len(days) - 1:
+        if (len(days) - 1 - i) % every == 0:  # counted from today, which is always labelled
             chart.labels.append(
                 Label(left + (i + 0.5) * col_w, height - 8, day.strftime("%d %b").lstrip("0"))
             )

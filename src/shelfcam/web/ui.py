@@ -8,7 +8,9 @@ from fastapi.staticfiles import StaticFiles
 from shelfcam.web import (
     api,
     api_devices,
+    api_stats,
     auth,
+    chart_pages,
     device_pages,
     images,
     login,
@@ -25,8 +27,10 @@ ROUTERS = (
     device_pages.router,
     roi_pages.router,
     tuning_pages.router,
+    chart_pages.router,
     api.router,
     api_devices.router,
+    api_stats.router,
     images.router,
     roi_pages.image_router,
 )
