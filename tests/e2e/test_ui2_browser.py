@@ -159,9 +159,20 @@ def test_add_a_camera_draw_its_rois_over_a_snapshot_and_save(
             ).fetchone()
         assert row is not None and len(row[0]) == 5
 
-        # On a phone the editor is one column and still draggable.
+        # On a phone: a new snapshot, the editor in one column, still draggable.
         page.set_viewport_size({"width": 390, "height": 844})
-        page.reload()
+        page.get_by_role("button", name="Ask the camera for a snapshot").click()
+        expect(page.locator("#snapshot-wait")).to_be_visible()
+        page.request.post(
+            f"{base}/api/v1/ingest/frame?seq=3",
+            data=shelf_jpeg("post", seed=4),
+            headers={"Content-Type": "image/jpeg", "Authorization": f"Bearer {token}"},
+        )
+        expect(page.locator("img[src^='/snapshots/']")).to_be_visible(timeout=10_000)
+        page.wait_for_function(
+            "() => { const i = document.querySelector(\"img[src^='/snapshots/']\");"
+            " return i && i.complete && i.naturalWidth > 0 }"
+        )
         _drag(page, ".roi-canvas .handle[data-index='3']", 20, -20)
         assert page.locator("#inventory_roi").input_value() != after
         shot(page, "roi-editor-phone", tmp_path)

@@ -195,3 +195,15 @@ async def test_mark_empty_and_privacy(db_url: str, tmp_path: Path) -> None:
             "/devices/pantry/privacy", data={"csrf_token": csrf, "privacy_blur": "off"}
         )
         assert "Blur outside the shelf" in (await web.client.get("/devices")).text
+
+
+@pytest.mark.parametrize(
+    "path", ["/devices", "/devices/pantry/roi", "/devices/pantry/tuning", "/charts"]
+)
+async def test_new_pages_want_a_login(db_url: str, tmp_path: Path, path: str) -> None:
+    async with running_app(db_url, tmp_path) as web:
+        page = await web.client.get(path)
+        assert page.status_code == 303
+        assert page.headers["location"] == f"/login?next={path}"
+        changed = await web.client.post(path, data={"name": "x"})
+        assert changed.status_code in (303, 405)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from shelfcam import admin, devices, polygons, snapshots
+from shelfcam import admin, device_status, devices, polygons, snapshots
 from shelfcam.errors import InvalidInput, NotFound, ShelfcamError
 from shelfcam.web.api import UNAUTHORIZED
 from shelfcam.web.auth import require_api_principal, require_csrf, require_page_session
@@ -53,15 +53,16 @@ async def _editor(
     inventory: str | None = None,
     message: str | None = None,
     error: str | None = None,
-    waiting: bool = False,
     status_code: int = 200,
 ) -> Response:
     try:
         async with context.require_pool().connection() as conn:
-            device = await devices.get_device(conn, device_id)
+            status = await device_status.status_of(conn, device_id, datetime.now(UTC))
             backdrop = await snapshots.backdrop(conn, context.store, device_id)
     except NotFound as err:
         return not_found_page(request, session, err)
+    device = status.device
+    requested = status.snapshot_requested_at
     values: dict[str, Any] = {
         "session": session,
         "device": device,
@@ -70,9 +71,11 @@ async def _editor(
         "inventory_text": inventory or polygon_text(device["inventory_roi"]),
         "message": message,
         "error": error,
-        "waiting": waiting,
+        # While a snapshot is pending, poll for one received after the request.
+        "waiting": requested is not None,
+        "requested_at": requested,
         "poll_seconds": SNAPSHOT_POLL_SECONDS,
-        "poll_after": datetime.now(UTC).isoformat(),
+        "poll_after": requested.isoformat() if requested else "",
     }
     return render(request, "roi.html", values, status_code=status_code)
 
@@ -87,14 +90,14 @@ async def roi_editor(
     deleted: Annotated[int, Query(ge=0, le=1)] = 0,
     waiting: Annotated[int, Query(ge=0, le=1)] = 0,
 ) -> Response:
+    """``waiting=1`` (after asking for a snapshot) only makes the URL say so: the page
+    waits whenever the device's snapshot request is pending."""
     message = None
     if saved is not None:
         message = f"Saved: the camera now uses roi_version {saved}."
         if deleted:
             message += " The snapshot it was drawn on was deleted."
-    return await _editor(
-        request, context, session, device_id, message=message, waiting=bool(waiting)
-    )
+    return await _editor(request, context, session, device_id, message=message)
 
 
 @router.post("/devices/{device_id}/roi")
@@ -173,6 +176,7 @@ async def snapshot_status(
         "device": {"device_id": device_id},
         "poll_seconds": SNAPSHOT_POLL_SECONDS,
         "poll_after": after.isoformat(),
+        "requested_at": after,
         "waiting": True,
     }
     return render(request, "roi.html", values, block_name="waiting")
