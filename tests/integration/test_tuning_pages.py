@@ -69,6 +69,10 @@ async def test_page_shows_thresholds_and_distributions(db_url: str, tmp_path: Pa
         assert "Nothing proposed yet" in text
         assert "<script>" not in text
         assert (await web.client.get("/devices/ghost/tuning")).status_code == 404
+        fewer = (await web.client.get("/devices/pantry/tuning?frames=100")).text
+        assert "the last 100 analysed frame(s) (of at most 100)" in fewer
+        assert 'hx-post="/devices/pantry/tuning/preview?frames=100"' in fewer
+        assert (await web.client.get("/devices/pantry/tuning?frames=5")).status_code == 422
 
 
 async def test_preview_shows_what_would_change_and_saving_makes_a_version(

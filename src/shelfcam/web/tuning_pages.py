@@ -150,6 +150,9 @@ async def _page(
             )
     except NotFound as err:
         return not_found_page(request, session, err)
+    except InvalidInput as err:  # e.g. overrides stored by an older version, now refused
+        problem = {"session": session, "title": "Cannot tune this camera", "message": err.detail}
+        return render(request, "error.html", problem, status_code=400)
     error: str | None = None
     if form is None:
         raw = {k: str(v) for k, v in evidence.overrides.items()}
