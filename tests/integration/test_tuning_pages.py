@@ -187,3 +187,18 @@ async def test_preview_api(db_url: str, tmp_path: Path) -> None:
             headers=auth,
         )
         assert bad.status_code == 400
+
+
+async def test_stored_thresholds_that_are_now_refused_are_shown_not_crashed(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with running_app(db_url, tmp_path) as web:
+        await _seeded(web)
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("""UPDATE device_configs SET thresholds = '{"retired_threshold": 1}'""")
+        page = await web.client.get("/devices/pantry/tuning")
+        assert page.status_code == 400
+        assert "unknown threshold &#39;retired_threshold&#39;" in page.text
+        devices = await web.client.get("/devices")
+        assert devices.status_code == 200
+        assert "unknown threshold &#39;retired_threshold&#39;" in devices.text
