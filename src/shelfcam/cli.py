@@ -130,6 +130,39 @@ def cmd_device_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_device_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(url: str) -> devices.NewDevice:
+        async with connection(url) as conn:
+            return await devices.rotate_token(conn, args.name)
+
+    with runtime.database(settings) as url:
+        migrate(url)
+        new = asyncio.run(run(url))
+    log.info("action=device_token_rotated device=%s", new.device_id)
+    if args.json:
+        _print_json({"device_id": new.device_id, "token": new.token})
+    else:
+        print(
+            f"device {new.device_id} has a new token; the old one stops working "
+            f"(shown only this once):\n{new.token}"
+        )
+    return 0
+
+
+def cmd_device_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(url: str) -> bool:
+        async with connection(url) as conn:
+            return await devices.revoke(conn, args.name)
+
+    with runtime.database(settings) as url:
+        migrate(url)
+        changed = asyncio.run(run(url))
+    log.info("action=device_revoked device=%s changed=%s", args.name, changed)
+    what = "revoked" if changed else "was already revoked"
+    print(f"device {args.name} {what}; `shelfcam device rotate {args.name}` enables it again")
+    return 0
+
+
 def _read_password() -> str:
     """Twice at a prompt (not echoed), or one line from stdin when it is piped."""
     if sys.stdin.isatty():
@@ -332,6 +365,23 @@ def build_parser() -> argparse.ArgumentParser:
     dset.add_argument("--inventory-roi", metavar="POLY")
     dlist = _add(dev_sub, "list", cmd_device_list, "List cameras.", "shelfcam device list --json")
     dlist.add_argument("--json", action="store_true", help="one JSON object per line")
+    drotate = _add(
+        dev_sub,
+        "rotate",
+        cmd_device_rotate,
+        "Give a camera a new token and print it once; the old token stops working.",
+        "shelfcam device rotate pantry --json",
+    )
+    drotate.add_argument("name")
+    drotate.add_argument("--json", action="store_true", help='print {"device_id", "token"}')
+    drevoke = _add(
+        dev_sub,
+        "revoke",
+        cmd_device_revoke,
+        "Refuse a camera's token from now on (its events stay).",
+        "shelfcam device revoke pantry",
+    )
+    drevoke.add_argument("name")
     dempty = _add(
         dev_sub,
         "mark-empty",

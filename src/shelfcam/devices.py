@@ -97,8 +97,18 @@ async def set_config(
     thresholds: dict[str, Any] | None = None,
     privacy_blur: bool | None = None,
 ) -> int:
-    """Store a new configuration version for the device; return its roi_version."""
+    """Store a new configuration version for the device; return its roi_version.
+
+    ``thresholds`` are the device's overrides of the defaults (``engine.config``), all of
+    them (an empty dict goes back to the defaults); invalid ones are refused."""
     device_id = validate_device_id(name)
+    if thresholds is not None:
+        # Imported here: the engine package loads the vision code (OpenCV), which the
+        # other commands that use this module do not need.
+        from shelfcam.engine.config import Thresholds
+
+        checked = Thresholds.from_overrides(thresholds)
+        thresholds = {key: getattr(checked, key) for key in thresholds}
     if (
         interaction_roi is None
         and inventory_roi is None
@@ -121,3 +131,42 @@ async def set_config(
 
 async def list_devices(conn: Conn) -> list[dict[str, Any]]:
     return [device_json(row) for row in await queries.list_devices(conn)]
+
+
+async def get_device(conn: Conn, name: str) -> dict[str, Any]:
+    """One device's public view; :class:`NotFound` if there is no such device."""
+    device_id = validate_device_id(name)
+    row = await queries.get_device(conn, device_id)
+    if row is None:
+        raise NotFound(f"no device named {device_id!r}")
+    return device_json(row)
+
+
+async def rotate_token(conn: Conn, name: str) -> NewDevice:
+    """Give the device a new token (shown once); the old one stops working.
+
+    A revoked device is enabled again: rotating is how a camera comes back after a
+    revocation, with a token the old holder never saw. Ingest processes cache a token
+    for a few seconds (``shelfcam.ingest.auth``), so the old one may work that long.
+    """
+    device_id = validate_device_id(name)
+    token = new_token()
+    if not await queries.replace_token(conn, device_id, hash_token(token)):
+        raise NotFound(f"no device named {device_id!r}")
+    return NewDevice(device_id, token)
+
+
+async def revoke(conn: Conn, name: str) -> bool:
+    """Refuse the device's token from now on; True if it was active until now."""
+    device_id = validate_device_id(name)
+    changed = await queries.set_revoked(conn, device_id)
+    if changed is None:
+        raise NotFound(f"no device named {device_id!r}")
+    return changed
+
+
+async def request_snapshot(conn: Conn, name: str) -> None:
+    """Ask the camera for a snapshot: its next frame is also kept as a debug frame."""
+    device_id = validate_device_id(name)
+    if not await queries.request_snapshot(conn, device_id):
+        raise NotFound(f"no device named {device_id!r}")

@@ -3,7 +3,6 @@ uvicorn on a test database. Set SHELFCAM_SCREENSHOTS=1 to refresh docs/screensho
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,48 +12,21 @@ import psycopg
 import pytest
 
 from shelfcam.store import FrameStore
+from tests.e2e.chromium import BROWSER_MARKS, launch
+from tests.e2e.chromium import shot as _shot
 from tests.e2e.live_server import live_server
 from tests.events_seed import seed_event
 from tests.webapp import PASSWORD, create_user_sync
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install -y chromium"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def _shot(page: Page, name: str, tmp_path: Path) -> None:
-    """A screenshot: into docs/ only when asked to, so test runs leave the tree alone."""
-    folder = SCREENSHOTS if os.environ.get("SHELFCAM_SCREENSHOTS") == "1" else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    yield from launch()
 
 
 def _seed_timeline(db_url: str, store: FrameStore) -> str:

@@ -18,7 +18,12 @@ from tests.webapp import PASSWORD, create_token, create_user, csrf_of, login, ru
 
 pytestmark = pytest.mark.anyio
 
-SAMPLE = {"event_id": str(uuid.uuid4()), "role": "pre"}
+SAMPLE = {
+    "event_id": str(uuid.uuid4()),
+    "role": "pre",
+    "device_id": "pantry",
+    "capture_id": str(uuid.uuid4()),
+}
 # Routes with their own authentication (device tokens) or none by design.
 NOT_ADMIN = ("/api/v1/ingest", "/healthz", "/metrics", "/openapi.json", "/docs", "/redoc")
 
@@ -35,7 +40,7 @@ def _protected_get_paths() -> list[str]:
             continue
         if route.path.startswith(NOT_ADMIN):
             continue
-        if route.path.startswith(("/api/", "/images/")):
+        if route.path.startswith(("/api/", "/images/", "/snapshots/")):
             paths.append(route.path.format(**SAMPLE))
     return paths
 

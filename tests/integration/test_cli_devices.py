@@ -107,3 +107,56 @@ def test_invalid_setting_fails_at_start(
     monkeypatch.setenv("SHELFCAM_PORT", "http")
     assert main(["migrate"]) == 2
     assert "SHELFCAM_PORT" in capsys.readouterr().err
+
+
+def _token_hash(db_url: str, device_id: str) -> tuple[bytes, bool]:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT token_hash, revoked FROM devices WHERE device_id = %s", (device_id,)
+        ).fetchone()
+    assert row is not None
+    return bytes(row[0]), bool(row[1])
+
+
+def test_device_rotate_prints_a_new_token_once(
+    cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["device", "add", "pantry", "--json"]) == 0
+    old = json.loads(capsys.readouterr().out)["token"]
+    assert main(["device", "rotate", "pantry", "--json"]) == 0
+    out = capsys.readouterr()
+    lines = out.out.strip().splitlines()
+    assert len(lines) == 1
+    new = json.loads(lines[0])
+    assert new["device_id"] == "pantry"
+    assert new["token"] != old
+    assert _token_hash(cli_env, "pantry") == (hash_token(new["token"]), False)
+    assert old not in out.err and new["token"] not in out.err  # never in a log line
+    assert main(["device", "rotate", "pantry"]) == 0
+    text = capsys.readouterr().out
+    assert "old one stops working" in text
+    assert text.strip().splitlines()[-1].startswith("shc_")
+
+
+def test_device_revoke_then_rotate_enables_again(
+    cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["device", "add", "pantry"]) == 0
+    assert main(["device", "revoke", "pantry"]) == 0
+    assert "device pantry revoked" in capsys.readouterr().out
+    assert _token_hash(cli_env, "pantry")[1] is True
+    assert main(["device", "revoke", "pantry"]) == 0
+    assert "already revoked" in capsys.readouterr().out
+    assert main(["device", "list"]) == 0
+    assert "revoked" in capsys.readouterr().out
+    assert main(["device", "rotate", "pantry", "--json"]) == 0
+    token = json.loads(capsys.readouterr().out)["token"]
+    assert _token_hash(cli_env, "pantry") == (hash_token(token), False)
+
+
+@pytest.mark.parametrize("command", ["rotate", "revoke"])
+def test_rotate_or_revoke_an_unknown_device(
+    cli_env: str, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    assert main(["device", command, "ghost"]) == 1
+    assert "no device named 'ghost'" in capsys.readouterr().err

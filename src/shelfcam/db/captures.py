@@ -50,6 +50,24 @@ WHERE device_id = %s AND sha256_hex = %s AND device_seq IS NULL AND received_at 
 ORDER BY received_at DESC LIMIT 1
 """
 
+# A requested snapshot: clear the request and record the debug copy in one statement, so
+# of two frames arriving together only one becomes the snapshot. sha256_hex stays NULL:
+# the copy must never be mistaken for the original by the retry-by-content check.
+_KEEP_SNAPSHOT = """
+WITH taken AS (
+    UPDATE device_state SET snapshot_requested_at = NULL
+    WHERE device_id = %(device_id)s AND snapshot_requested_at IS NOT NULL
+    RETURNING device_id
+)
+INSERT INTO captures (
+    capture_id, device_id, received_at, boot_id, captured_at, storage_uri, storage_class,
+    analysis_status, byte_size, width, height, meta)
+SELECT %(capture_id)s, taken.device_id, %(received_at)s, %(boot_id)s, %(captured_at)s,
+       %(storage_uri)s, 'debug', 'skipped', %(byte_size)s, %(width)s, %(height)s, %(meta)s
+FROM taken
+RETURNING capture_id
+"""
+
 _DIRECTIVE = """
 SELECT burst_until, snapshot_requested_at FROM device_state WHERE device_id = %s
 """
@@ -99,6 +117,40 @@ async def insert_and_enqueue(
     row = await cur.fetchone()
     assert row is not None  # the SELECT always yields one row
     return row
+
+
+async def insert_snapshot(
+    conn: Conn,
+    *,
+    capture_id: uuid.UUID,
+    device_id: str,
+    received_at: datetime,
+    boot_id: str,
+    captured_at: datetime | None,
+    storage_uri: str,
+    byte_size: int,
+    width: int,
+    height: int,
+    meta: dict[str, Any],
+) -> bool:
+    """Record a debug capture and clear the device's snapshot request, if one is still
+    pending; False (nothing written) if another frame took it first."""
+    cur = await conn.execute(
+        _KEEP_SNAPSHOT,
+        {
+            "capture_id": capture_id,
+            "device_id": device_id,
+            "received_at": received_at,
+            "boot_id": boot_id,
+            "captured_at": captured_at,
+            "storage_uri": storage_uri,
+            "byte_size": byte_size,
+            "width": width,
+            "height": height,
+            "meta": Jsonb(meta),
+        },
+    )
+    return await cur.fetchone() is not None
 
 
 async def find_by_seq(conn: Conn, device_id: str, boot_id: str, device_seq: int) -> Row | None:

@@ -108,3 +108,35 @@ async def device_for_token(conn: Conn, token_hash: bytes) -> Row | None:
         "SELECT device_id, revoked FROM devices WHERE token_hash = %s", (token_hash,)
     )
     return await cur.fetchone()
+
+
+async def replace_token(conn: Conn, device_id: str, token_hash: bytes) -> bool:
+    """Store a new token hash (and enable the device); False if there is no such device."""
+    cur = await conn.execute(
+        "UPDATE devices SET token_hash = %s, revoked = false WHERE device_id = %s "
+        "RETURNING device_id",
+        (token_hash, device_id),
+    )
+    return await cur.fetchone() is not None
+
+
+async def set_revoked(conn: Conn, device_id: str) -> bool | None:
+    """Revoke the device; True if it was active, False if already revoked, None if unknown."""
+    cur = await conn.execute(
+        "UPDATE devices d SET revoked = true FROM devices old "
+        "WHERE d.device_id = %s AND old.device_id = d.device_id "
+        "RETURNING NOT old.revoked AS changed",
+        (device_id,),
+    )
+    row = await cur.fetchone()
+    return None if row is None else bool(row["changed"])
+
+
+async def request_snapshot(conn: Conn, device_id: str) -> bool:
+    """Set device_state.snapshot_requested_at (kept if already set); False if no device."""
+    cur = await conn.execute(
+        "UPDATE device_state SET snapshot_requested_at = coalesce(snapshot_requested_at, now())"
+        " WHERE device_id = %s RETURNING device_id",
+        (device_id,),
+    )
+    return await cur.fetchone() is not None

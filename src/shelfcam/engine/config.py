@@ -7,6 +7,7 @@ come from the defaults here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -84,7 +85,11 @@ class Thresholds:
             if name not in cls.names():
                 raise InvalidInput(f"unknown threshold {name!r}; known: {', '.join(cls.names())}")
             kind = type(getattr(defaults, name))
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+            ):
                 raise InvalidInput(f"threshold {name} must be a number, got {value!r}")
             if value < 0 or (kind is int and int(value) != value):
                 raise InvalidInput(f"threshold {name} must be a non-negative {kind.__name__}")

@@ -66,3 +66,7 @@ class DeviceAuth:
         device_id = str(row["device_id"])
         self._cache[digest] = (device_id, now + self.ttl_s)
         return device_id
+
+    def forget(self, device_id: str) -> None:
+        """Drop the device's cached tokens (after a rotation or revocation in this process)."""
+        self._cache = {k: v for k, v in self._cache.items() if v[0] != device_id}

@@ -5,6 +5,11 @@ and enqueues the analysis job. If anything fails after the file is written, the 
 removed: no orphan file, no row without a job, no job without a row. A retry of a frame
 already received (same device, boot and seq; or, without seq, the same bytes from the same
 device within the staging window) returns the original capture and creates nothing.
+
+When the admin UI has asked for a snapshot (``device_state.snapshot_requested_at``, read
+by the same statement that inserts the capture), the new frame is also copied to
+``debug/<device>/<date>/<id>.jpg`` as a capture of its own (class ``debug``, analysis
+``skipped``) and the request is cleared; the ROI editor draws on it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from shelfcam.config import Settings
 from shelfcam.db import captures as capture_queries
 from shelfcam.db.connect import translate_errors_async
 from shelfcam.db.types import Conn, Pool, Row
-from shelfcam.errors import InsufficientStorage, RateLimited
+from shelfcam.errors import InsufficientStorage, RateLimited, ShelfcamError
 from shelfcam.ingest.auth import DeviceAuth
 from shelfcam.ingest.directives import Directive, directive
 from shelfcam.ingest.jpeg import JpegInfo
@@ -131,6 +136,8 @@ class Ingestor:
                 else:  # one atomic statement, no BEGIN/COMMIT round trips
                     result = await self._record(conn, frame)
                 committed = True
+                if result.directive.snapshot_requested and not result.duplicate:
+                    await self._keep_snapshot(conn, frame, jpeg)
                 await self._touch(conn, device_id, received_at)
         except BaseException:
             if not committed:
@@ -187,6 +194,47 @@ class Ingestor:
         )
         return IngestResult(
             existing["capture_id"], existing["received_at"], True, self._directive(now, columns)
+        )
+
+    async def _keep_snapshot(self, conn: Conn, frame: _Frame, jpeg: bytes) -> None:
+        """The admin UI asked for a snapshot: keep a copy of this frame under debug/ as
+        its own capture (class debug, analysis skipped) and clear the request. Only on
+        request, so the fast path's cost is unchanged otherwise. A failure here leaves
+        the request pending (the next frame tries again) and never fails the upload."""
+        snapshot_id = uuid.uuid4()
+        uri = ""
+        try:
+            uri = self.store.write_debug(
+                frame.device_id, frame.received_at.date(), snapshot_id, jpeg
+            )
+            kept = await capture_queries.insert_snapshot(
+                conn,
+                capture_id=snapshot_id,
+                device_id=frame.device_id,
+                received_at=frame.received_at,
+                boot_id=frame.meta.boot_id,
+                captured_at=frame.meta.captured_at,
+                storage_uri=uri,
+                byte_size=frame.byte_size,
+                width=frame.info.width,
+                height=frame.info.height,
+                meta={"snapshot_of": str(frame.capture_id)},
+            )
+        except (ShelfcamError, psycopg.Error) as err:
+            if uri:
+                self.store.delete(uri)
+            log.warning(
+                "action=snapshot_failed device=%s error=%s", frame.device_id, type(err).__name__
+            )
+            return
+        if not kept:  # another frame of this device took the request first
+            self.store.delete(uri)
+            return
+        log.info(
+            "action=snapshot_kept device=%s capture_id=%s snapshot_id=%s",
+            frame.device_id,
+            frame.capture_id,
+            snapshot_id,
         )
 
     async def _touch(self, conn: Conn, device_id: str, now: datetime) -> None:

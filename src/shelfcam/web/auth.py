@@ -127,6 +127,35 @@ async def require_api_principal(
     )
 
 
+async def require_api_writer(
+    request: Request,
+    context: Annotated[AppContext, Depends(get_context)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    session_id: Annotated[str | None, Depends(_cookie)],
+) -> Principal:
+    """For API calls that change something: an admin token, or a session cookie with the
+    session's CSRF token in the ``X-CSRF-Token`` header (a cookie alone could be sent by
+    another site's form); else 401 or 403."""
+    async with context.require_pool().connection() as conn:
+        if bearer is not None:
+            name = await admin.token_owner(conn, bearer.credentials)
+            if name is not None:
+                return Principal("token", name)
+            raise Unauthorized(
+                "the admin token is not valid", headers={"WWW-Authenticate": "Bearer"}
+            )
+        session = await admin.session_for(conn, session_id) if session_id else None
+    if session is None:
+        raise Unauthorized(
+            "log in or send an admin token (Authorization: Bearer ...)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent or not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+        raise CsrfRejected(f"send the session's CSRF token in the {CSRF_HEADER} header")
+    return Principal("session", session.username)
+
+
 def set_session_cookie(
     response: Response, request: Request, session_id: str, max_age: timedelta
 ) -> None:

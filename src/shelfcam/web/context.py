@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
@@ -11,6 +11,7 @@ from shelfcam.db.types import Pool
 from shelfcam.ingest.service import Ingestor
 from shelfcam.metrics import Metrics
 from shelfcam.store import FrameStore
+from shelfcam.tuning_data import RescoreCache
 
 
 @dataclass
@@ -21,6 +22,8 @@ class AppContext:
     metrics: Metrics
     pool: Pool | None = None
     ingestor: Ingestor | None = None
+    rescore_cache: RescoreCache = field(default_factory=RescoreCache)
+    """Rescored event frames for the tuning preview, per (event, roi_version)."""
 
     def require_pool(self) -> Pool:
         if self.pool is None:  # only before the lifespan has started

@@ -30,7 +30,8 @@ class IngestResponse(BaseModel):
     )
     burst_until: str | None = Field(description="End of the burst (RFC 3339), when bursting")
     snapshot_requested: bool = Field(
-        description="True when the admin UI asked this camera for a full-resolution snapshot"
+        description="True when the admin UI had asked this camera for a snapshot: this new "
+        "frame was also kept as it (under debug/, for the ROI editor) and the request cleared"
     )
 
 

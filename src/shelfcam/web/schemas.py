@@ -101,3 +101,140 @@ def event_out(event: events.Event) -> EventOut:
         created_at=event.created_at,
         images=images,
     )
+
+
+Polygon = list[list[float]]
+
+
+class HealthOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rssi_dbm: int | None = Field(description="Wi-Fi signal the camera last reported")
+    heap_bytes: int | None = Field(description="Free heap the camera last reported")
+    uptime_ms: int | None
+    firmware: str | None
+    reported_at: datetime | None = Field(description="When the camera last reported any of these")
+
+
+class DeviceStatusOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["online", "quiet", "never_seen", "revoked"] = Field(
+        description="online: seen in the last 2 minutes"
+    )
+    frames_per_minute: float = Field(description="Frames received, averaged over 5 minutes")
+    queue_depth: int = Field(description="Frames waiting for analysis")
+    queue_oldest: datetime | None
+    last_error: str | None = Field(description="The latest analysis error of the last 24 h")
+    last_error_at: datetime | None
+    health: HealthOut
+    snapshot_requested_at: datetime | None = Field(
+        description="Set while a snapshot for the ROI editor is pending"
+    )
+    empty_reference_at: datetime | None = Field(description="When 'mark empty' was last used")
+
+
+class DeviceDetailOut(DeviceOut):
+    status: DeviceStatusOut
+    effective_thresholds: dict[str, float] | None = Field(
+        description="Every threshold in force: the defaults with this device's overrides"
+    )
+
+
+class NewDeviceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device_id: str = Field(
+        description="The camera's name: 1-63 of a-z 0-9 - _", min_length=1, max_length=63
+    )
+    interaction_roi: Polygon | None = Field(
+        default=None, description="Default: the whole frame", max_length=64
+    )
+    inventory_roi: Polygon | None = Field(
+        default=None, description="Default: the whole frame", max_length=64
+    )
+
+
+class DeviceTokenOut(BaseModel):
+    device_id: str
+    token: str = Field(description="The device token, shown only in this answer")
+
+
+class ConfigIn(BaseModel):
+    """A new configuration version: only the fields given change (at least one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    interaction_roi: Polygon | None = Field(
+        default=None, description="[[x, y], ...] in 0..1", max_length=64
+    )
+    inventory_roi: Polygon | None = Field(default=None, max_length=64)
+    thresholds: dict[str, float] | None = Field(
+        default=None,
+        description="All of the device's threshold overrides, replacing the previous ones "
+        "({} = the defaults); the names are those of effective_thresholds",
+    )
+    privacy_blur: bool | None = Field(
+        default=None, description="Blur stored frames outside the inventory ROI"
+    )
+
+
+class SnapshotOut(BaseModel):
+    device_id: str
+    snapshot_requested_at: datetime | None
+
+
+class MarkEmptyOut(BaseModel):
+    device_id: str
+    source: str = Field(description="Where the empty-shelf reference came from")
+
+
+class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    thresholds: dict[str, float] = Field(
+        description="The proposed overrides, all of them ({} = the defaults)"
+    )
+
+
+class ThresholdChangeOut(BaseModel):
+    name: str
+    current: float
+    proposed: float
+
+
+class OutcomeOut(BaseModel):
+    event_id: str
+    event_type: EventType
+    started_at: datetime
+    question: str = Field(description="What is judged, e.g. 'Also a stock change'")
+    score_name: str
+    score: float | None
+    rescored: bool = Field(description="Computed again from the retained pre/post frames")
+    threshold_name: str
+    current: float
+    proposed: float
+    change: Literal["kept", "dropped", "added", "still_off"]
+
+
+class CrossingOut(BaseModel):
+    score: str
+    threshold: str
+    frames: int = Field(description="Recent frames that have this score")
+    current: float
+    proposed: float
+    at_or_above_now: int
+    at_or_above_then: int
+    newly_firing: int = Field(description="Near misses that would reach the proposed value")
+    no_longer_firing: int
+    near_misses: int = Field(description="Frames within 50-100 % of the current threshold")
+
+
+class PreviewOut(BaseModel):
+    current: dict[str, float]
+    proposed: dict[str, float]
+    changed_thresholds: list[ThresholdChangeOut]
+    changes: list[OutcomeOut] = Field(description="Recent events whose outcome would change")
+    frames: list[CrossingOut]
+    events_considered: int
+    events_rescored: int

@@ -1,0 +1,247 @@
+"""The JSON API for cameras: one device with its status, and the changes the devices page,
+the ROI editor and the tuning page make. Reads accept a session or an admin token; every
+POST needs an admin token, or a session with its CSRF token in ``X-CSRF-Token``."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+
+from shelfcam import device_status, devices, polygons, references, tuning, tuning_data
+from shelfcam.web.api import DEVICE_ID_REGEX, UNAUTHORIZED
+from shelfcam.web.auth import Principal, require_api_principal, require_api_writer
+from shelfcam.web.context import AppContext, get_context
+from shelfcam.web.device_pages import forget_tokens
+from shelfcam.web.schemas import (
+    ConfigIn,
+    CrossingOut,
+    DeviceDetailOut,
+    DeviceOut,
+    DeviceStatusOut,
+    DeviceTokenOut,
+    ErrorBody,
+    HealthOut,
+    MarkEmptyOut,
+    NewDeviceIn,
+    OutcomeOut,
+    PreviewIn,
+    PreviewOut,
+    SnapshotOut,
+    ThresholdChangeOut,
+)
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/v1/devices", tags=["devices"], responses=UNAUTHORIZED)
+
+Context = Annotated[AppContext, Depends(get_context)]
+Reader = Annotated[Principal, Depends(require_api_principal)]
+Writer = Annotated[Principal, Depends(require_api_writer)]
+DeviceId = Annotated[str, Path(pattern=DEVICE_ID_REGEX, description="The device's name")]
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _error("No such device")}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("A value is refused (bad polygon, unknown or invalid threshold)"),
+    403: _error("A session without its CSRF token (X-CSRF-Token)"),
+}
+
+
+def detail_out(status: device_status.DeviceStatus) -> DeviceDetailOut:
+    h = status.health
+    return DeviceDetailOut(
+        **DeviceOut.model_validate(status.device).model_dump(),
+        status=DeviceStatusOut(
+            state=status.state,
+            frames_per_minute=status.frames_per_minute,
+            queue_depth=status.queue_depth,
+            queue_oldest=status.queue_oldest,
+            last_error=status.last_error,
+            last_error_at=status.last_error_at,
+            health=HealthOut(
+                rssi_dbm=h.rssi_dbm,
+                heap_bytes=h.heap_bytes,
+                uptime_ms=h.uptime_ms,
+                firmware=h.firmware,
+                reported_at=h.reported_at,
+            ),
+            snapshot_requested_at=status.snapshot_requested_at,
+            empty_reference_at=status.empty_reference_at,
+        ),
+        effective_thresholds=None
+        if status.thresholds is None
+        else {k: float(v) for k, v in status.thresholds.to_dict().items()},
+    )
+
+
+@router.get(
+    "/{device_id}", summary="One camera: configuration, status and health", responses=NOT_FOUND
+)
+async def get_device(context: Context, auth: Reader, device_id: DeviceId) -> DeviceDetailOut:
+    async with context.require_pool().connection() as conn:
+        status = await device_status.status_of(conn, device_id, datetime.now(UTC))
+    return detail_out(status)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Add a camera; its token is in this answer only",
+    responses={**WRITE_ERRORS, 409: _error("The name is taken")},
+)
+async def add_device(context: Context, auth: Writer, body: NewDeviceIn) -> DeviceTokenOut:
+    interaction = polygons.from_json(body.interaction_roi or polygons.to_json(polygons.FULL_FRAME))
+    inventory = polygons.from_json(body.inventory_roi or polygons.to_json(polygons.FULL_FRAME))
+    async with context.require_pool().connection() as conn:
+        new = await devices.add_device(conn, body.device_id, interaction, inventory)
+    log.info("action=device_added device=%s by=%s", new.device_id, auth.name)
+    return DeviceTokenOut(device_id=new.device_id, token=new.token)
+
+
+@router.post(
+    "/{device_id}/config",
+    summary="Change ROIs, thresholds or the privacy option: a new roi_version",
+    responses={**WRITE_ERRORS, **NOT_FOUND},
+)
+async def set_config(
+    context: Context, auth: Writer, device_id: DeviceId, body: ConfigIn
+) -> DeviceOut:
+    interaction = (
+        None
+        if body.interaction_roi is None
+        else polygons.from_json(body.interaction_roi, "interaction_roi")
+    )
+    inventory = (
+        None
+        if body.inventory_roi is None
+        else polygons.from_json(body.inventory_roi, "inventory_roi")
+    )
+    async with context.require_pool().connection() as conn:
+        version = await devices.set_config(
+            conn,
+            device_id,
+            interaction_roi=interaction,
+            inventory_roi=inventory,
+            thresholds=body.thresholds,
+            privacy_blur=body.privacy_blur,
+        )
+        device = await devices.get_device(conn, device_id)
+    log.info("action=device_config device=%s roi_version=%d by=%s", device_id, version, auth.name)
+    return DeviceOut.model_validate(device)
+
+
+@router.post(
+    "/{device_id}/token",
+    summary="Rotate the token: the new one is in this answer only; the old one stops working",
+    responses={**WRITE_ERRORS, **NOT_FOUND},
+)
+async def rotate_token(context: Context, auth: Writer, device_id: DeviceId) -> DeviceTokenOut:
+    async with context.require_pool().connection() as conn:
+        new = await devices.rotate_token(conn, device_id)
+    forget_tokens(context, new.device_id)
+    log.info("action=device_token_rotated device=%s by=%s", new.device_id, auth.name)
+    return DeviceTokenOut(device_id=new.device_id, token=new.token)
+
+
+@router.post(
+    "/{device_id}/revoke",
+    summary="Refuse the camera's token from now on",
+    responses={**WRITE_ERRORS, **NOT_FOUND},
+)
+async def revoke(context: Context, auth: Writer, device_id: DeviceId) -> DeviceOut:
+    async with context.require_pool().connection() as conn:
+        await devices.revoke(conn, device_id)
+        device = await devices.get_device(conn, device_id)
+    forget_tokens(context, device_id)
+    log.info("action=device_revoked device=%s by=%s", device_id, auth.name)
+    return DeviceOut.model_validate(device)
+
+
+@router.post(
+    "/{device_id}/snapshot",
+    status_code=202,
+    summary="Ask the camera for a snapshot: its next frame is kept for the ROI editor",
+    responses={**WRITE_ERRORS, **NOT_FOUND},
+)
+async def request_snapshot(context: Context, auth: Writer, device_id: DeviceId) -> SnapshotOut:
+    async with context.require_pool().connection() as conn:
+        await devices.request_snapshot(conn, device_id)
+        status = await device_status.status_of(conn, device_id, datetime.now(UTC))
+    log.info("action=snapshot_requested device=%s by=%s", device_id, auth.name)
+    return SnapshotOut(device_id=device_id, snapshot_requested_at=status.snapshot_requested_at)
+
+
+@router.post(
+    "/{device_id}/mark-empty",
+    summary="The camera's latest stable frame becomes its empty-shelf reference",
+    responses={**WRITE_ERRORS, **NOT_FOUND},
+)
+async def mark_empty(context: Context, auth: Writer, device_id: DeviceId) -> MarkEmptyOut:
+    async with context.require_pool().connection() as conn:
+        source = await references.mark_empty(conn, context.store, device_id)
+    log.info("action=empty_marked device=%s source=%s by=%s", device_id, source, auth.name)
+    return MarkEmptyOut(device_id=device_id, source=source)
+
+
+def preview_out(preview: tuning.Preview) -> PreviewOut:
+    return PreviewOut(
+        current={k: float(v) for k, v in preview.current.to_dict().items()},
+        proposed={k: float(v) for k, v in preview.proposed.to_dict().items()},
+        changed_thresholds=[
+            ThresholdChangeOut(name=name, current=old, proposed=new)
+            for name, old, new in preview.changed_thresholds
+        ],
+        changes=[
+            OutcomeOut(
+                event_id=o.event_id,
+                event_type=o.event_type,
+                started_at=o.started_at,
+                question=o.question,
+                score_name=o.score_name,
+                score=o.score,
+                rescored=o.rescored,
+                threshold_name=o.threshold_name,
+                current=o.current,
+                proposed=o.proposed,
+                change=o.change,
+            )
+            for o in preview.changes
+        ],
+        frames=[
+            CrossingOut(
+                score=c.rule.score,
+                threshold=c.rule.threshold,
+                frames=c.frames,
+                current=c.current,
+                proposed=c.proposed,
+                at_or_above_now=c.at_or_above_now,
+                at_or_above_then=c.at_or_above_then,
+                newly_firing=c.newly_firing,
+                no_longer_firing=c.no_longer_firing,
+                near_misses=c.near_misses,
+            )
+            for c in preview.crossings
+        ],
+        events_considered=preview.events_considered,
+        events_rescored=preview.events_rescored,
+    )
+
+
+@router.post(
+    "/{device_id}/tuning/preview",
+    summary="What proposed thresholds would change on recent events and frames (saves nothing)",
+    responses={**WRITE_ERRORS, **NOT_FOUND},
+)
+async def tuning_preview(
+    context: Context, auth: Writer, device_id: DeviceId, body: PreviewIn
+) -> PreviewOut:
+    proposed = tuning_data.proposed_thresholds(body.thresholds)
+    async with context.require_pool().connection() as conn:
+        evidence = await tuning_data.gather(conn, context.store, device_id, context.rescore_cache)
+    return preview_out(tuning.preview(evidence.events, evidence.frames, evidence.current, proposed))
