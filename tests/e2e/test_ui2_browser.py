@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from shelfcam.engine.config import Thresholds
 from shelfcam.store import FrameStore
 from tests.devices_seed import add_device_sync, add_scored_frames
 from tests.e2e.chromium import BROWSER_MARKS, launch, shot
@@ -217,7 +218,8 @@ def test_change_a_threshold_and_see_the_preview(
         # Typing a value previews it live (htmx), before anything is saved.
         page.get_by_role("textbox", name="inventory_change_threshold", exact=True).fill("0.9")
         preview = page.locator("#preview")
-        expect(preview).to_contain_text("0.2 \u2192 0.9")
+        default = Thresholds().inventory_change_threshold
+        expect(preview).to_contain_text(f"{default:g} \u2192 0.9")
         expect(page.locator(f"tr.change-dropped a[href='/events/{stock}']")).to_be_visible()
         expect(page.locator("svg.hist line.threshold.proposed")).to_have_count(1)
         page.get_by_role("textbox", name="interaction_threshold", exact=True).fill("0.008")

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from shelfcam.devices import hash_token
+from shelfcam.engine.config import Thresholds
 from tests.devices_seed import add_capture, add_scored_frames
 from tests.jpegs import jpeg
 from tests.webapp import WebApp, create_user, csrf_of, login, running_app
@@ -110,7 +111,9 @@ async def test_status_shows_traffic_queue_errors_and_health(db_url: str, tmp_pat
         assert body["status"]["frames_per_minute"] == 20.6
         assert body["status"]["last_error"] == "staging frame missing"
         assert body["status"]["health"]["heap_bytes"] == 81000
-        assert body["effective_thresholds"]["inventory_change_threshold"] == 0.2
+        assert body["effective_thresholds"]["inventory_change_threshold"] == (
+            Thresholds().inventory_change_threshold
+        )
         assert "token" not in body and "token_hash" not in body
         assert (await web.client.get("/api/v1/devices/ghost")).status_code == 404
 

@@ -9,11 +9,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from shelfcam.engine.config import Thresholds
 from tests.devices_seed import add_scored_frames
 from tests.events_seed import seed_event
 from tests.webapp import WebApp, create_token, create_user, csrf_of, login, running_app
 
 pytestmark = pytest.mark.anyio
+
+DEFAULT_DELTA = Thresholds().inventory_change_threshold
 
 
 async def _seeded(web: WebApp) -> tuple[str, str]:
@@ -59,11 +62,14 @@ async def test_page_shows_thresholds_and_distributions(db_url: str, tmp_path: Pa
         text = page.text
         assert "the last 300 analysed frame(s)" in text
         assert 'name="inventory_change_threshold" value=""' in text
-        assert 'placeholder="0.2"' in text
+        assert f'placeholder="{DEFAULT_DELTA:g}"' in text
         assert "Inventory delta (pre vs post) above which stock changed." in text
         assert text.count('<svg class="hist"') == 6
         assert re.search(
-            r'<line class="threshold" [^>]*><title>inventory_change_threshold = 0.2<', text
+            r'<line class="threshold" [^>]*><title>inventory_change_threshold = '
+            + re.escape(f"{DEFAULT_DELTA:g}")
+            + "<",
+            text,
         )
         assert 'class="mark type-stock_changed"' in text
         assert "Nothing proposed yet" in text
@@ -92,7 +98,10 @@ async def test_preview_shows_what_would_change_and_saving_makes_a_version(
         assert preview.status_code == 200
         text = preview.text
         assert "<html" not in text and 'id="tuning-results"' in text
-        assert "<code>inventory_change_threshold</code> 0.2 &rarr; <strong>0.9</strong>" in text
+        assert (
+            f"<code>inventory_change_threshold</code> {DEFAULT_DELTA:g} &rarr; <strong>0.9</strong>"
+            in text
+        )
         row = re.search(rf'<tr class="change-dropped">.*?/events/{stock}.*?</tr>', text, re.S)
         assert row, "the stock change would no longer pass"
         assert "rescored" in row.group(0)
@@ -175,7 +184,7 @@ async def test_preview_api(db_url: str, tmp_path: Path) -> None:
         assert answer.status_code == 200, answer.text
         body = answer.json()
         assert body["changed_thresholds"] == [
-            {"name": "inventory_change_threshold", "current": 0.2, "proposed": 0.9}
+            {"name": "inventory_change_threshold", "current": DEFAULT_DELTA, "proposed": 0.9}
         ]
         assert [(c["event_id"], c["change"]) for c in body["changes"]] == [(stock, "dropped")]
         motion = next(c for c in body["frames"] if c["score"] == "motion")

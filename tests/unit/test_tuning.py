@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -35,10 +36,16 @@ def test_rescore_sees_the_taken_item_and_not_an_unchanged_shelf() -> None:
     assert elsewhere["inventory_delta"] is not None and elsewhere["inventory_delta"] < 0.05
 
 
+# The thresholds in force in these tests (fixed, so the tests do not follow the defaults).
+CURRENT = Thresholds.from_overrides(
+    {"inventory_change_threshold": 0.2, "interaction_threshold": 0.015}
+)
+
+
 def test_outcomes_change_with_the_thresholds() -> None:
-    current = Thresholds()
-    higher = Thresholds.from_overrides({"inventory_change_threshold": 0.5})
-    lower = Thresholds.from_overrides({"inventory_change_threshold": 0.1})
+    current = CURRENT
+    higher = replace(CURRENT, inventory_change_threshold=0.5)
+    lower = replace(CURRENT, inventory_change_threshold=0.1)
     stock = _event("stock_changed", {"inventory_delta": 0.3, "motion_peak": 0.2}, delta=0.35)
     touch = _event("interaction_detected", {"motion_peak": 0.02}, delta=0.15)
     dropped = tuning.preview([stock, touch], [], current, higher)
@@ -46,7 +53,7 @@ def test_outcomes_change_with_the_thresholds() -> None:
     assert dropped.changes[0].score == 0.35 and dropped.changes[0].rescored
     added = tuning.preview([stock, touch], [], current, lower)
     assert [(o.question, o.change) for o in added.changes] == [("Also a stock change", "added")]
-    quiet = Thresholds.from_overrides({"interaction_threshold": 0.05})
+    quiet = replace(CURRENT, interaction_threshold=0.05)
     lost = tuning.preview([stock, touch], [], current, quiet).changes
     assert [(o.event_type, o.score_name, o.change) for o in lost] == [
         ("interaction_detected", "motion_peak", "dropped")
@@ -60,21 +67,21 @@ def test_outcomes_change_with_the_thresholds() -> None:
 def test_recorded_scores_are_used_when_frames_are_gone() -> None:
     stock = _event("stock_changed", {"inventory_delta": 0.25})
     outcome = tuning.event_outcomes(
-        stock, Thresholds(), Thresholds.from_overrides({"inventory_change_threshold": 0.3})
+        stock, CURRENT, replace(CURRENT, inventory_change_threshold=0.3)
     )
     assert [(o.score, o.rescored, o.change) for o in outcome] == [(0.25, False, "dropped")]
     empty = _event("empty_confirmed", {"empty_similarity": 0.85})
-    assert tuning.event_outcomes(
-        empty, Thresholds(), Thresholds.from_overrides({"empty_threshold": 0.9})
-    )[0].change == ("dropped")
+    assert tuning.event_outcomes(empty, Thresholds(), replace(CURRENT, empty_threshold=0.9))[
+        0
+    ].change == ("dropped")
     broken = _event("camera_obstructed", {"obstruction": "high"})  # type: ignore[dict-item]
     assert tuning.event_outcomes(broken, Thresholds(), Thresholds())[0].change == "still_off"
 
 
 def test_crossings_count_near_misses_that_would_fire() -> None:
     frames = [{"motion": v} for v in (0.001, 0.008, 0.01, 0.012, 0.02, 0.3)] + [{"other": 1}]
-    lower = Thresholds.from_overrides({"interaction_threshold": 0.009})
-    preview = tuning.preview([], frames, Thresholds(), lower)
+    lower = replace(CURRENT, interaction_threshold=0.009)
+    preview = tuning.preview([], frames, CURRENT, lower)
     motion = next(c for c in preview.crossings if c.rule.score == "motion")
     assert (motion.frames, motion.at_or_above_now, motion.at_or_above_then) == (6, 2, 4)
     assert motion.newly_firing == 2 and motion.no_longer_firing == 0
