@@ -257,6 +257,22 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if summary.errors == 0 else 1
 
 
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfcam.evaluation import report, runner, suites
+
+    if args.log_level is None:  # the report is the output; keep the pipeline's logs quiet
+        logs.configure("WARNING")
+    cases = (
+        suites.real_cases()
+        if args.suite == "real"
+        else suites.synthetic_cases(args.scenario or None)
+    )
+    evaluated = runner.run(cases, lambda line: print(line, file=sys.stderr, flush=True))
+    lines, met = report.render(args.suite, evaluated)
+    print("\n".join(lines))
+    return 0 if met else 1
+
+
 def _not_yet(issue: str) -> Handler:
     def handler(args: argparse.Namespace, settings: Settings) -> int:
         raise NotYetAvailable(f"`shelfcam {args.command_name}` arrives with issue {issue}")
@@ -435,9 +451,25 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--loop", action="store_true", help="start again at the end")
 
     evaluate = _add(
-        sub, "eval", _not_yet("5/9"), "Measure precision and recall.", "shelfcam eval synthetic"
+        sub,
+        "eval",
+        cmd_eval,
+        "Run labelled scenes through the real pipeline; print precision and recall.",
+        "shelfcam eval synthetic --scenario take_item --scenario covered",
     )
-    evaluate.add_argument("suite", nargs="?", default="synthetic")
+    evaluate.add_argument(
+        "suite",
+        nargs="?",
+        default="synthetic",
+        choices=["synthetic", "real"],
+        help="synthetic scenes (default) or the real footage (SHELFCAM_REAL_DATA)",
+    )
+    evaluate.add_argument(
+        "--scenario",
+        action="append",
+        metavar="NAME",
+        help="only this synthetic scenario (repeatable)",
+    )
 
     admin_cmd = _add(
         sub, "admin", _not_yet("?"), "Admin accounts and tokens.", "shelfcam admin set-password"

@@ -324,3 +324,49 @@ async def test_same_frames_give_the_same_events(rig: Rig) -> None:
     first = comparable(events_of(rig.db_url, "first"), seqs)
     assert len(first) >= 6
     assert first == comparable(events_of(rig.db_url, "second"), seqs)
+
+
+def _sharpness(gray: Any) -> float:
+    import cv2
+
+    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+
+
+async def test_privacy_blur_keeps_only_the_shelf_sharp_in_stored_frames(rig: Rig) -> None:
+    import numpy as np
+    import simplejpeg
+
+    from shelfcam import devices
+    from shelfcam.db.connect import connection
+    from shelfcam.polygons import parse
+
+    inventory = parse("0.12,0.1 0.88,0.1 0.88,0.88 0.12,0.88")
+    async with connection(rig.db_url) as conn:
+        token = (await devices.add_device(conn, "private", inventory_roi=inventory)).token
+        await devices.set_config(conn, "private", privacy_blur=True)
+    ids = await upload(rig.client, token, scene_frames("take_item"),
+                       datetime.now(UTC) - timedelta(minutes=1))
+    originals = {}
+    with psycopg.connect(rig.db_url) as conn:
+        for capture_id, uri in conn.execute(
+                "SELECT capture_id, storage_uri FROM captures WHERE device_id = 'private'"):
+            originals[str(capture_id)] = (rig.data_dir / uri).read_bytes()
+    await process_all(Analyzer(rig.settings, rig.pool, FrameStore(rig.data_dir)), ids)
+    with psycopg.connect(rig.db_url) as conn:
+        stored = conn.execute(
+            "SELECT i.role, i.capture_id, i.derived_storage_uri FROM event_images i "
+            "JOIN events e USING (event_id) WHERE e.device_id = 'private' "
+            "AND e.event_type = 'stock_changed' AND i.role IN ('pre', 'post', 'during')"
+        ).fetchall()
+    assert {role for role, _c, _u in stored} == {"pre", "post", "during"}
+    for _role, capture_id, uri in stored:
+        kept = simplejpeg.decode_jpeg((rig.data_dir / uri).read_bytes(), colorspace="GRAY")[..., 0]
+        original = simplejpeg.decode_jpeg(originals[str(capture_id)], colorspace="GRAY")[..., 0]
+        h, w = original.shape
+        inside = (slice(int(0.2 * h), int(0.8 * h)), slice(int(0.2 * w), int(0.8 * w)))
+        outside = (slice(0, int(0.08 * h)), slice(0, w))  # the band above the shelf ROI
+        # Inside the shelf: the same picture (up to JPEG re-encoding).
+        assert np.abs(kept[inside].astype(int) - original[inside].astype(int)).mean() < 4
+        # Outside: blurred away (detail gone), where the original had detail.
+        assert _sharpness(original[outside]) > 20
+        assert _sharpness(kept[outside]) < 0.2 * _sharpness(original[outside])

@@ -43,6 +43,7 @@ def interaction(
             confidence=confidence(peak, b.th.interaction_threshold),
             details=details(
                 b.config,
+                b.obs.capture_id,
                 scores=b.scores(motion_peak=peak),
                 pre=pre,
                 post=post,
@@ -102,6 +103,7 @@ def stock(
             confidence=confidence(delta or 0.0, b.th.inventory_change_threshold),
             details=details(
                 b.config,
+                b.obs.capture_id,
                 scores=b.scores(
                     motion_peak=peak or None,
                     inventory_delta=delta,
@@ -200,6 +202,7 @@ def judge_empty(b: Builder, ended_at: datetime | None = None) -> None:
                 confidence=round(sim, 3),
                 details=details(
                     b.config,
+                    b.obs.capture_id,
                     scores=b.scores(empty_similarity=sim),
                     trace=trace,
                     stability_frames=run,

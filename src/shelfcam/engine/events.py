@@ -50,6 +50,7 @@ def confidence(score: float, threshold: float) -> float:
 
 def details(
     config: EngineConfig,
+    decided: str,
     *,
     scores: dict[str, Any],
     pre: Mark | None = None,
@@ -60,7 +61,8 @@ def details(
     trace: tuple[str, ...] | list[str] = (),
     regions: tuple[dict[str, float], ...] | list[dict[str, float]] = (),
 ) -> dict[str, Any]:
-    """The seed's ``details`` shape plus ``regions`` (normalised boxes)."""
+    """The seed's ``details`` shape plus ``regions`` (normalised boxes); ``captures`` also
+    names the frame on which the decision was taken (``decided_capture_id``)."""
     return {
         "roi_version": config.roi_version,
         "thresholds": config.thresholds.to_dict(),
@@ -69,6 +71,7 @@ def details(
             "pre_capture_id": pre.capture_id if pre else None,
             "post_capture_id": post.capture_id if post else None,
             "during_capture_id": during.capture_id if during else None,
+            "decided_capture_id": decided,
         },
         "baseline": {
             "age_seconds": None if baseline_age_s is None else round(baseline_age_s, 1),

@@ -35,7 +35,7 @@ def obstruction(b: Builder) -> bool:
                 started_at=since,
                 ended_at=None,
                 confidence=confidence(s.obstruction, th.obstruction_threshold / 2),
-                details=details(b.config, scores=b.scores(), trace=trace),
+                details=details(b.config, b.obs.capture_id, scores=b.scores(), trace=trace),
             )
         )
         b.state = st.evolve(
@@ -100,6 +100,7 @@ def shift(b: Builder) -> None:
             confidence=round(min(1.0, s.shift_confidence), 3),
             details=details(
                 b.config,
+                b.obs.capture_id,
                 scores=b.scores(
                     shift_px=s.shift_px,
                     shift_dx=s.shift_dx,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import threading
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -26,3 +30,33 @@ def run(settings: Settings, database_url: str, *, with_worker: bool) -> None:
     )
     log.info("action=http_listen url=http://%s:%d", settings.host, settings.port)
     uvicorn.Server(config).run()
+
+
+@contextlib.contextmanager
+def serving_in_background(
+    settings: Settings, database_url: str, *, with_worker: bool
+) -> Iterator[str]:
+    """Serve on a free port of 127.0.0.1 from a background thread; yield the base URL.
+
+    For tools that drive shelfcam over real HTTP from the same process (``shelfcam eval``,
+    the demo's camera simulator, tests). Stops the server (and its worker) on exit.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    app = create_app(settings, database_url, with_worker=with_worker)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, server_header=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="shelfcam-http", daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the HTTP server did not start")
+            threading.Event().wait(0.02)  # condition poll until uvicorn reports started
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)

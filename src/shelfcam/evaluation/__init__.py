@@ -1,0 +1,1 @@
+"""``shelfcam eval``: labelled sequences through the real pipeline, scored."""
