@@ -5,9 +5,10 @@ Brightness is not compared. Each frame carries its local-contrast-normalised ima
 on, exposure or white-balance drift, daylight and soft shadows all vary slowly across the
 view and so act as a local gain/offset. The per-pixel structural distance is
 
-    dist = mean over a 5x5 window of (lcn_a - lcn_b)^2
+    dist = min(mean5x5((lcn_a - lcn_b)^2), mean5x5((lcn_a + lcn_b)^2))
 
-which is about 0 for the same structure, about 1 where a textured patch became flat or the
+which is about 0 for the same structure (the second term tolerates the polarity flip of a
+shading edge when a lamp changes side), about 1 where a textured patch became flat or the
 reverse, and about 2 for unrelated texture. A pixel is changed when ``dist > DIST_THRESHOLD``
 and both frames show structure there (not clipped black or white, see ``Frame.valid``).
 
@@ -22,12 +23,14 @@ so f = 0.13 % -> 0.05, 0.56 % -> 0.20, 1 % -> 0.33, 3 % -> 0.70, 6 % -> 0.91. A 
 texture change; a flat item on a flat board changes only along its outline); JPEG noise,
 exposure drift and lights switched on or off stay below 0.05 on the synthetic suite.
 Suggested threshold for ``stock_changed``: 0.2.
+
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -49,6 +52,8 @@ MAX_REGIONS = 12
 
 
 _K3 = np.ones((3, 3), np.uint8)
+_WIN = (LCN_WINDOW, LCN_WINDOW)
+_REFLECT = cv2.BORDER_REFLECT
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,21 +83,51 @@ class DeltaResult:
     """Share of the ROI that could be judged (not clipped in either frame)."""
 
 
+_LT = cv2.CMP_LT
+
+
+@lru_cache(maxsize=16)
+def _zeros(height: int, width: int) -> NDArray[np.float32]:
+    """A cached read-only float32 zero image (``absdiff`` against it is ``abs``)."""
+    z = np.zeros((height, width), np.float32)
+    z.flags.writeable = False
+    return z
+
+
+@lru_cache(maxsize=64)
+def _margin(
+    y0: int, y1: int, x0: int, x1: int, height: int, width: int
+) -> tuple[slice, slice, slice, slice]:
+    """A ROI's bounding box grown by half a window (clipped to the frame), and where the box
+    sits inside it: a box filter over the grown box sees true neighbours at the ROI's edge,
+    like the per-frame energy maps."""
+    r = LCN_WINDOW // 2
+    gy0, gx0 = max(0, y0 - r), max(0, x0 - r)
+    gy1, gx1 = min(height, y1 + r), min(width, x1 + r)
+    return slice(gy0, gy1), slice(gx0, gx1), slice(y0 - gy0, y1 - gy0), slice(x0 - gx0, x1 - gx0)
+
+
 def structure_map(a: Frame, b: Frame, roi: RoiMask) -> StructureMap:
-    """Structural distance test of ``a`` against ``b`` inside ``roi`` (same analysis size)."""
+    """Structural distance test of ``a`` against ``b`` inside ``roi`` (same analysis size).
+
+    ``dist = min(mean((za - zb)^2), mean((za + zb)^2))`` over the window, computed as
+    ``Ea + Eb - 2 |mean(za zb)|`` from the frames' cached energies ``E = mean(z^2)``
+    (``Frame.lcn_energy``): one box filter per pair. A pixel changed when ``dist >
+    DIST_THRESHOLD``, i.e. ``|mean(za zb)| < (Ea + Eb - DIST_THRESHOLD) / 2``.
+    """
     if a.lcn.shape != b.lcn.shape:
         raise ValueError("structure_map needs two frames of the same analysis size")
+    h, w = a.lcn.shape
+    gy, gx, iy, ix = _margin(roi.y0, roi.y1, roi.x0, roi.x1, h, w)
+    cross = cv2.boxFilter(cv2.multiply(a.lcn[gy, gx], b.lcn[gy, gx]), -1, _WIN, borderType=_REFLECT)
+    limit = cv2.addWeighted(
+        a.lcn_energy[gy, gx], 0.5, b.lcn_energy[gy, gx], 0.5, -0.5 * DIST_THRESHOLD
+    )
+    over = cv2.compare(cv2.absdiff(cross, _zeros(cross.shape[0], cross.shape[1])), limit, _LT)
     ys, xs = slice(roi.y0, roi.y1), slice(roi.x0, roi.x1)
-    za, zb = a.lcn[ys, xs], b.lcn[ys, xs]
-    win = (LCN_WINDOW, LCN_WINDOW)
-    dist = cv2.sqrBoxFilter(cv2.subtract(za, zb), cv2.CV_32F, win, borderType=cv2.BORDER_REFLECT)
-    inv = cv2.sqrBoxFilter(cv2.add(za, zb), cv2.CV_32F, win, borderType=cv2.BORDER_REFLECT)
-    dist = cv2.min(dist, inv)
     judged = as_u8(cv2.bitwise_and(cv2.bitwise_and(a.valid[ys, xs], b.valid[ys, xs]), roi.crop))
-    # The OpenCV stubs lack the (array, scalar) overload that compare() accepts.
-    over = cv2.compare(dist, DIST_THRESHOLD, cv2.CMP_GT)  # type: ignore[call-overload]
-    changed = as_u8(cv2.bitwise_and(over, judged))
-    judged_px = int(cv2.countNonZero(judged))
+    changed = as_u8(cv2.bitwise_and(over[iy, ix], judged))
+    judged_px = cv2.countNonZero(judged)
     raw = cv2.countNonZero(changed) / judged_px if judged_px else 0.0
     return StructureMap(changed, judged, judged_px, raw)
 
@@ -102,29 +137,35 @@ def saturate(fraction: float) -> float:
     return 1.0 - math.exp(-fraction / DELTA_SCALE)
 
 
+_NO_CHANGE: tuple[Region, ...] = ()
+
+
 def regions_of(smap: StructureMap, roi: RoiMask, width: int, height: int) -> DeltaResult:
     """Group a structure map into regions and score it."""
     judged_fraction = smap.judged_px / float(roi.area)
     if smap.raw_fraction == 0.0:
-        return DeltaResult(0.0, 0.0, (), judged_fraction)
-    mask = as_u8(cv2.morphologyEx(smap.changed, cv2.MORPH_OPEN, _K3))
-    n, _labels, stats, _centroids = cv2.connectedComponentsWithStats(
+        return DeltaResult(0.0, 0.0, _NO_CHANGE, judged_fraction)
+    mask = cv2.morphologyEx(smap.changed, cv2.MORPH_OPEN, _K3)
+    if cv2.countNonZero(mask) == 0:
+        return DeltaResult(0.0, 0.0, _NO_CHANGE, judged_fraction)
+    _n, _labels, stats, _centroids = cv2.connectedComponentsWithStats(
         mask, connectivity=8, ltype=cv2.CV_16U
     )
     min_area = max(MIN_REGION_PX, MIN_REGION_FRACTION * roi.area)
-    areas = stats[1:n, cv2.CC_STAT_AREA]
-    keep = np.flatnonzero(areas >= min_area)
-    if keep.size == 0:
-        return DeltaResult(0.0, 0.0, (), judged_fraction)
-    order = keep[np.argsort(-areas[keep])]
-    changed_px = float(areas[keep].sum())
+    # Rows of stats: x, y, w, h, area; row 0 is the background.
+    kept = [row for row in stats.tolist()[1:] if row[4] >= min_area]
+    if not kept:
+        return DeltaResult(0.0, 0.0, _NO_CHANGE, judged_fraction)
+    kept.sort(key=lambda row: -row[4])
+    changed_px = float(sum(row[4] for row in kept))
     denom = max(float(smap.judged_px), MIN_VALID_FRACTION * roi.area)
     fraction = min(1.0, changed_px / denom)
-    regions = []
-    for i in order[:MAX_REGIONS]:
-        x, y, w, h = (int(v) for v in stats[i + 1, :4])
-        regions.append(Region((x + roi.x0) / width, (y + roi.y0) / height, w / width, h / height))
-    return DeltaResult(saturate(fraction), fraction, tuple(regions), judged_fraction)
+    x0, y0 = roi.x0, roi.y0
+    regions = tuple(
+        Region((x + x0) / width, (y + y0) / height, w / width, h / height)
+        for x, y, w, h, _area in kept[:MAX_REGIONS]
+    )
+    return DeltaResult(saturate(fraction), fraction, regions, judged_fraction)
 
 
 def lcn_roi(frame: Frame, poly: Polygon) -> RoiMask:
@@ -141,6 +182,15 @@ def inventory_delta(baseline: Frame, cur: Frame, poly: Polygon) -> DeltaResult:
     return regions_of(smap, roi, w, h)
 
 
+def similarity_of(smap: StructureMap, roi: RoiMask) -> float:
+    """Empty similarity from the structure map of the empty reference against a frame."""
+    if smap.raw_fraction == 0.0:
+        return 1.0
+    opened = cv2.morphologyEx(smap.changed, cv2.MORPH_OPEN, _K3)
+    denom = max(float(smap.judged_px), MIN_VALID_FRACTION * roi.area)
+    return 1.0 - saturate(min(1.0, cv2.countNonZero(opened) / denom))
+
+
 def empty_similarity(cur: Frame, empty_ref: Frame, poly: Polygon) -> float:
     """How much ``cur`` looks like the empty-shelf reference inside ``roi``, in 0..1.
 
@@ -150,9 +200,4 @@ def empty_similarity(cur: Frame, empty_ref: Frame, poly: Polygon) -> float:
     gives about 0.3-0.5). Suggested ``empty_confirmed`` threshold: >= 0.8.
     """
     roi = lcn_roi(cur, poly)
-    smap = structure_map(empty_ref, cur, roi)
-    if smap.raw_fraction == 0.0:
-        return 1.0
-    opened = cv2.morphologyEx(smap.changed, cv2.MORPH_OPEN, _K3)
-    denom = max(float(smap.judged_px), MIN_VALID_FRACTION * roi.area)
-    return 1.0 - saturate(min(1.0, cv2.countNonZero(opened) / denom))
+    return similarity_of(structure_map(empty_ref, cur, roi), roi)
