@@ -24,6 +24,15 @@ texture change; a flat item on a flat board changes only along its outline); JPE
 exposure drift and lights switched on or off stay below 0.05 on the synthetic suite.
 Suggested threshold for ``stock_changed``: 0.2.
 
+When the light changed between the two frames (at least `SHADING_MIN_BRIGHTNESS` of the ROI
+changed brightness), real lamps do more than a local gain: light from a new side changes the
+shading of 3-D structure (a door frame's mouldings, a shelf edge, a hinge), which the local
+normalisation cannot undo. Two rules apply then: regions smaller than
+`LIT_MIN_REGION_FRACTION` of the ROI are not counted, and regions that are `shading_only`
+(one orientation, following structure both frames already had, stretched along it) are not
+counted. An item that appears or vanishes at the same time is still seen (its outline has
+corners and its own texture); a thin item laid exactly along an existing edge during a light
+change would not be.
 """
 
 from __future__ import annotations
@@ -36,7 +45,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from shelfcam.vision.frame import LCN_WINDOW, Frame, as_u8
+from shelfcam.vision.brightness import brightness_in
+from shelfcam.vision.frame import LCN_WINDOW, Frame, as_f32, as_u8
 from shelfcam.vision.roi import Polygon, Region, RoiMask, roi_mask
 
 DIST_THRESHOLD = 0.45
@@ -49,6 +59,14 @@ MIN_REGION_PX = 4
 MIN_VALID_FRACTION = 0.25
 """Below this share of judged ROI pixels the changed fraction uses this share instead."""
 MAX_REGIONS = 12
+SHADING_MIN_BRIGHTNESS = 0.35
+"""When at least this share of the ROI changed brightness between the two frames (a lamp
+switched, an exposure jump), the light changed and shading changes are discounted."""
+LIT_MIN_REGION_FRACTION = 0.005
+"""Under a light change, regions smaller than this fraction of the ROI are not counted."""
+SHADING_COHERENCE = 0.8
+SHADING_ALIGNMENT = 0.8
+SHADING_ELONGATION = 2.0
 
 
 _K3 = np.ones((3, 3), np.uint8)
@@ -140,20 +158,102 @@ def saturate(fraction: float) -> float:
 _NO_CHANGE: tuple[Region, ...] = ()
 
 
-def regions_of(smap: StructureMap, roi: RoiMask, width: int, height: int) -> DeltaResult:
-    """Group a structure map into regions and score it."""
+def _tensor(z: NDArray[np.float32]) -> tuple[float, float, float]:
+    """Structure tensor of ``z`` summed over it, as (Jxx - Jyy, 2 Jxy, Jxx + Jyy): the
+    double-angle orientation vector of its gradients and their energy."""
+    gx = cv2.Sobel(z, cv2.CV_32F, 1, 0, borderType=_REFLECT)[1:-1, 1:-1]
+    gy = cv2.Sobel(z, cv2.CV_32F, 0, 1, borderType=_REFLECT)[1:-1, 1:-1]
+    jxx, jyy, jxy = float(np.vdot(gx, gx)), float(np.vdot(gy, gy)), float(np.vdot(gx, gy))
+    return jxx - jyy, 2.0 * jxy, jxx + jyy
+
+
+def shading_only(a: Frame, b: Frame, component: NDArray[np.bool_], x: int, y: int) -> bool:
+    """True when a changed region looks like the light falling differently on an unchanged
+    1-D structure (a door frame, a shelf edge, a moulding lit from a new side) rather than
+    an object: (1) the change itself has one orientation (the LCN difference's gradients
+    are coherent, >= `SHADING_COHERENCE`); (2) both frames already have structure of that
+    orientation there (>= `SHADING_ALIGNMENT` of each frame's gradient energy along it);
+    (3) the region stretches along that structure (>= `SHADING_ELONGATION` times longer
+    than wide). An item that appears or vanishes brings a closed outline, corners and
+    texture and fails (1) or (3); a new edge on a flat surface fails (2).
+
+    ``component`` is the region's mask over its bounding box, whose top-left corner is
+    (``x``, ``y``) in thumbnail pixels.
+    """
+    h, w = a.lcn.shape
+    bh, bw = component.shape
+    # The box grown by 1 px of context, plus 1 px for the Sobel kernel.
+    x0, y0 = max(0, x - 2), max(0, y - 2)
+    x1, y1 = min(w, x + bw + 2), min(h, y + bh + 2)
+    za, zb = a.lcn[y0:y1, x0:x1], b.lcn[y0:y1, x0:x1]
+    if za.shape[0] < 3 or za.shape[1] < 3:
+        return False
+    ca, sa, ea = _tensor(za)
+    cb, sb, eb = _tensor(zb)
+    cd, sd, ed = _tensor(as_f32(cv2.subtract(zb, za)))
+    norm_d = math.hypot(cd, sd)
+    if ed <= 0.0 or ea <= 0.0 or eb <= 0.0 or norm_d < SHADING_COHERENCE * ed:
+        return False
+    ux, uy = cd / norm_d, sd / norm_d  # the change's orientation (double angle)
+    if (ea + ca * ux + sa * uy) < 2.0 * SHADING_ALIGNMENT * ea:
+        return False
+    if (eb + cb * ux + sb * uy) < 2.0 * SHADING_ALIGNMENT * eb:
+        return False
+    # Spread of the region's pixels along the edges (across the gradient) and across them.
+    m = cv2.moments(component.view(np.uint8), binaryImage=True)
+    if m["m00"] <= 0.0:
+        return False
+    cxx, cyy, cxy = m["mu20"] / m["m00"], m["mu02"] / m["m00"], m["mu11"] / m["m00"]
+    # Gradient direction (cos t, sin t) from the double angle; edges run perpendicular.
+    t = 0.5 * math.atan2(uy, ux)
+    gxd, gyd = math.cos(t), math.sin(t)
+    across = gxd * gxd * cxx + 2.0 * gxd * gyd * cxy + gyd * gyd * cyy
+    along = gyd * gyd * cxx - 2.0 * gxd * gyd * cxy + gxd * gxd * cyy
+    return along >= SHADING_ELONGATION**2 * max(across, 1.0 / 12.0)
+
+
+def regions_of(
+    smap: StructureMap,
+    roi: RoiMask,
+    width: int,
+    height: int,
+    shading: tuple[Frame, Frame] | None = None,
+) -> DeltaResult:
+    """Group a structure map into regions and score it.
+
+    ``shading``: the two frames compared, when the light changed between them (see
+    `light_changed`): regions smaller than `LIT_MIN_REGION_FRACTION` of the ROI and regions
+    that are `shading_only` are then not counted.
+    """
     judged_fraction = smap.judged_px / float(roi.area)
     if smap.raw_fraction == 0.0:
         return DeltaResult(0.0, 0.0, _NO_CHANGE, judged_fraction)
     mask = cv2.morphologyEx(smap.changed, cv2.MORPH_OPEN, _K3)
     if cv2.countNonZero(mask) == 0:
         return DeltaResult(0.0, 0.0, _NO_CHANGE, judged_fraction)
-    _n, _labels, stats, _centroids = cv2.connectedComponentsWithStats(
+    _n, labels, stats, _centroids = cv2.connectedComponentsWithStats(
         mask, connectivity=8, ltype=cv2.CV_16U
     )
     min_area = max(MIN_REGION_PX, MIN_REGION_FRACTION * roi.area)
-    # Rows of stats: x, y, w, h, area; row 0 is the background.
+    if shading is not None:
+        min_area = max(min_area, LIT_MIN_REGION_FRACTION * roi.area)
+    # Rows of stats: x, y, w, h, area; label 0 is the background.
     kept = [row for row in stats.tolist()[1:] if row[4] >= min_area]
+    if shading is not None and kept:
+        a, b = shading
+        kept = [
+            row
+            for label, row in enumerate(stats.tolist())
+            if label
+            and row[4] >= min_area
+            and not shading_only(
+                a,
+                b,
+                labels[row[1] : row[1] + row[3], row[0] : row[0] + row[2]] == label,
+                row[0] + roi.x0,
+                row[1] + roi.y0,
+            )
+        ]
     if not kept:
         return DeltaResult(0.0, 0.0, _NO_CHANGE, judged_fraction)
     kept.sort(key=lambda row: -row[4])
@@ -168,6 +268,11 @@ def regions_of(smap: StructureMap, roi: RoiMask, width: int, height: int) -> Del
     return DeltaResult(saturate(fraction), fraction, regions, judged_fraction)
 
 
+def light_changed(brightness: float) -> bool:
+    """Whether a `brightness_in` fraction says the light changed between two frames."""
+    return brightness >= SHADING_MIN_BRIGHTNESS
+
+
 def lcn_roi(frame: Frame, poly: Polygon) -> RoiMask:
     """The mask of ``poly`` at the resolution of the structural features."""
     h, w = frame.lcn.shape
@@ -179,7 +284,8 @@ def inventory_delta(baseline: Frame, cur: Frame, poly: Polygon) -> DeltaResult:
     roi = lcn_roi(cur, poly)
     smap = structure_map(baseline, cur, roi)
     h, w = cur.lcn.shape
-    return regions_of(smap, roi, w, h)
+    lit = light_changed(brightness_in(baseline, cur, roi, SHADING_MIN_BRIGHTNESS))
+    return regions_of(smap, roi, w, h, (baseline, cur) if lit else None)
 
 
 def similarity_of(smap: StructureMap, roi: RoiMask) -> float:

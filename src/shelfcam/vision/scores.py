@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from shelfcam.vision.delta import regions_of, similarity_of, structure_map
+from shelfcam.vision.brightness import brightness_in
+from shelfcam.vision.delta import (
+    SHADING_MIN_BRIGHTNESS,
+    light_changed,
+    regions_of,
+    similarity_of,
+    structure_map,
+)
 from shelfcam.vision.frame import Frame
 from shelfcam.vision.health import obstruction, scene_shift
 from shelfcam.vision.lighting import LightingResult, lighting_change
@@ -122,9 +129,12 @@ def analyze(
     inv_small = roi_mask(sw, sh, rois.inventory)
     if baseline is not None:
         smap = structure_map(baseline, cur, inv_small)
-        res = regions_of(smap, inv_small, sw, sh)
+        bright = brightness_in(baseline, cur, inv_small, SHADING_MIN_BRIGHTNESS)
+        res = regions_of(
+            smap, inv_small, sw, sh, (baseline, cur) if light_changed(bright) else None
+        )
         delta, judged, regions = res.score, res.judged_fraction, res.regions
-        base_light = lighting_change(baseline, cur, inv_small, smap)
+        base_light = lighting_change(baseline, cur, inv_small, smap, bright)
         if base_light.score > light.score:
             light = base_light
 
