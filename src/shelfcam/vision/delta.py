@@ -125,13 +125,21 @@ def _margin(
     return slice(gy0, gy1), slice(gx0, gx1), slice(y0 - gy0, y1 - gy0), slice(x0 - gx0, x1 - gx0)
 
 
-def structure_map(a: Frame, b: Frame, roi: RoiMask) -> StructureMap:
+def judgeable(frame: Frame, roi: RoiMask) -> NDArray[np.uint8]:
+    """255 where ``frame`` can be judged inside ``roi`` (its ``valid`` over the ROI's box)."""
+    return as_u8(cv2.bitwise_and(frame.valid[roi.y0 : roi.y1, roi.x0 : roi.x1], roi.crop))
+
+
+def structure_map(
+    a: Frame, b: Frame, roi: RoiMask, b_judgeable: NDArray[np.uint8] | None = None
+) -> StructureMap:
     """Structural distance test of ``a`` against ``b`` inside ``roi`` (same analysis size).
 
     ``dist = min(mean((za - zb)^2), mean((za + zb)^2))`` over the window, computed as
     ``Ea + Eb - 2 |mean(za zb)|`` from the frames' cached energies ``E = mean(z^2)``
     (``Frame.lcn_energy``): one box filter per pair. A pixel changed when ``dist >
     DIST_THRESHOLD``, i.e. ``|mean(za zb)| < (Ea + Eb - DIST_THRESHOLD) / 2``.
+    ``b_judgeable`` is `judgeable` (b, roi) when already computed (``b`` compared twice).
     """
     if a.lcn.shape != b.lcn.shape:
         raise ValueError("structure_map needs two frames of the same analysis size")
@@ -143,7 +151,9 @@ def structure_map(a: Frame, b: Frame, roi: RoiMask) -> StructureMap:
     )
     over = cv2.compare(cv2.absdiff(cross, _zeros(cross.shape[0], cross.shape[1])), limit, _LT)
     ys, xs = slice(roi.y0, roi.y1), slice(roi.x0, roi.x1)
-    judged = as_u8(cv2.bitwise_and(cv2.bitwise_and(a.valid[ys, xs], b.valid[ys, xs]), roi.crop))
+    if b_judgeable is None:
+        b_judgeable = judgeable(b, roi)
+    judged = as_u8(cv2.bitwise_and(a.valid[ys, xs], b_judgeable))
     changed = as_u8(cv2.bitwise_and(over[iy, ix], judged))
     judged_px = cv2.countNonZero(judged)
     raw = cv2.countNonZero(changed) / judged_px if judged_px else 0.0

@@ -85,16 +85,18 @@ def scene_shift(reference: Frame, cur: Frame) -> Shift:
     corr = cv2.idft(cross, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
     _low, peak, _low_at, (px, py) = cv2.minMaxLoc(corr)
     # The 3x3 neighbourhood of the peak (the correlation is cyclic).
-    ys = ((py - 1) % h, py, (py + 1) % h)
-    xs = ((px - 1) % w, px, (px + 1) % w)
-    near = [[float(corr.item(y, x)) for x in xs] for y in ys]
-    dx = px + _subpixel(near[1][0], peak, near[1][2])
-    dy = py + _subpixel(near[0][1], peak, near[2][1])
+    up, down = (py - 1) % h, (py + 1) % h
+    left, right = (px - 1) % w, (px + 1) % w
+    at = corr.item
+    w_, e_, n_, s_ = at(py, left), at(py, right), at(up, px), at(down, px)
+    dx = px + _subpixel(w_, peak, e_)
+    dy = py + _subpixel(n_, peak, s_)
     if dx > w / 2.0:  # the far half of the cyclic correlation is a negative shift
         dx -= w
     if dy > h / 2.0:
         dy -= h
-    response = sum(map(sum, near))
+    corners = at(up, left) + at(up, right) + at(down, left) + at(down, right)
+    response = float(peak + w_ + e_ + n_ + s_ + corners)
     conf = response if math.isfinite(response) else 0.0
     return Shift(
         dx * cur.width / float(w),

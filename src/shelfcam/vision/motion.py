@@ -71,11 +71,20 @@ def _change_lut(offset: int, step: int) -> NDArray[np.uint8]:
     return lut
 
 
-def change_mask(prev: Frame, cur: Frame) -> tuple[NDArray[np.uint8], float, float]:
+def half_difference(prev: Frame, cur: Frame) -> NDArray[np.uint8]:
+    """``(cur - prev) / 2 + 128`` of the thumbnails, rounded and saturated (uint8)."""
+    return as_u8(cv2.addWeighted(cur.small, 0.5, prev.small, -0.5, 128.0))
+
+
+def change_mask(
+    prev: Frame, cur: Frame, diff: NDArray[np.uint8] | None = None
+) -> tuple[NDArray[np.uint8], float, float]:
     """The cleaned change mask of ``cur`` against ``prev`` (thumbnails), with the threshold
-    and the noise sigma used (in half grey levels, the difference's unit)."""
-    diff = cv2.addWeighted(cur.small, 0.5, prev.small, -0.5, 128.0)
-    med, sigma = _offset_and_spread(as_u8(diff))
+    and the noise sigma used (in half grey levels, the difference's unit). ``diff`` is their
+    `half_difference` when already computed."""
+    if diff is None:
+        diff = half_difference(prev, cur)
+    med, sigma = _offset_and_spread(diff)
     thr = max(MOTION_MIN_STEP, MOTION_NOISE_K * sigma)
     # One lookup does "subtract the offset, take the magnitude, threshold": differences are
     # integers, so "> thr" is "> floor(thr)" and the table is cached per (offset, floor).

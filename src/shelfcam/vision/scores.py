@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from shelfcam.vision.brightness import brightness_in
+from shelfcam.vision.brightness import brightness_in, moved_upper_bound
 from shelfcam.vision.delta import (
     SHADING_MIN_BRIGHTNESS,
+    judgeable,
     light_changed,
     regions_of,
     similarity_of,
@@ -21,8 +22,8 @@ from shelfcam.vision.delta import (
 )
 from shelfcam.vision.frame import Frame
 from shelfcam.vision.health import obstruction, scene_shift
-from shelfcam.vision.lighting import LightingResult, lighting_change
-from shelfcam.vision.motion import change_mask, motion_in
+from shelfcam.vision.lighting import LIGHT_MIN_BRIGHTNESS, LightingResult, lighting_change
+from shelfcam.vision.motion import change_mask, half_difference, motion_in
 from shelfcam.vision.roi import FULL_FRAME, Region, Rois, roi_mask
 
 # Suggested defaults for the rule engine (documented in docs/vision.md).
@@ -118,17 +119,24 @@ def analyze(
     motion, frame_change, noise = 0.0, 1.0, 0.0
     light = _NO_LIGHTING
     if prev is not None:
-        changed, _thr, sigma = change_mask(prev, cur)
+        diff = half_difference(prev, cur)
+        changed, _thr, sigma = change_mask(prev, cur, diff)
         motion, frame_change = motion_in(changed, roi_mask(sw, sh, rois.interaction))
         noise = 2.0 * sigma
-        light = lighting_change(prev, cur, roi_mask(sw, sh, FULL_FRAME))
+        # Lighting is only examined when at least half the view may have moved brightness.
+        if moved_upper_bound(diff) >= LIGHT_MIN_BRIGHTNESS:
+            light = lighting_change(prev, cur, roi_mask(sw, sh, FULL_FRAME))
 
     delta: float | None = None
     judged: float | None = None
     regions: tuple[Region, ...] = ()
     inv_small = roi_mask(sw, sh, rois.inventory)
+    # cur is judged against the baseline and the empty reference: its part once.
+    cur_judgeable = (
+        judgeable(cur, inv_small) if baseline is not None or empty_ref is not None else None
+    )
     if baseline is not None:
-        smap = structure_map(baseline, cur, inv_small)
+        smap = structure_map(baseline, cur, inv_small, cur_judgeable)
         bright = brightness_in(baseline, cur, inv_small, SHADING_MIN_BRIGHTNESS)
         res = regions_of(
             smap, inv_small, sw, sh, (baseline, cur) if light_changed(bright) else None
@@ -145,7 +153,7 @@ def analyze(
 
     empty: float | None = None
     if empty_ref is not None:
-        empty = similarity_of(structure_map(empty_ref, cur, inv_small), inv_small)
+        empty = similarity_of(structure_map(empty_ref, cur, inv_small, cur_judgeable), inv_small)
     return FrameScores(
         motion=motion,
         frame_change=frame_change,
