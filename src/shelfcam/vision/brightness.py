@@ -51,11 +51,9 @@ def brightness_in(a: Frame, b: Frame, roi: RoiMask, at_least: float = 0.0) -> fl
     when it already shows less than ``at_least`` of the ROI moved, that upper bound is
     returned instead of the exact fraction.
     """
-    if roi.area == roi.mask.size:
-        sa, sb, crop = a.small, b.small, None
-    else:
-        ys, xs = slice(roi.y0, roi.y1), slice(roi.x0, roi.x1)
-        sa, sb, crop = a.small[ys, xs], b.small[ys, xs], roi.crop
+    ys, xs = slice(roi.y0, roi.y1), slice(roi.x0, roi.x1)
+    sa, sb = a.small[ys, xs], b.small[ys, xs]
+    crop = None if roi.is_box else roi.crop
     delta = cv2.absdiff(sa, sb)
     if at_least > 0.0:
         bound = cv2.threshold(delta, LIGHT_STEP, 255, cv2.THRESH_BINARY)[1]

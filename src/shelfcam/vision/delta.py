@@ -127,7 +127,8 @@ def _margin(
 
 def judgeable(frame: Frame, roi: RoiMask) -> NDArray[np.uint8]:
     """255 where ``frame`` can be judged inside ``roi`` (its ``valid`` over the ROI's box)."""
-    return as_u8(cv2.bitwise_and(frame.valid[roi.y0 : roi.y1, roi.x0 : roi.x1], roi.crop))
+    valid = frame.valid[roi.y0 : roi.y1, roi.x0 : roi.x1]
+    return valid if roi.is_box else as_u8(cv2.bitwise_and(valid, roi.crop))
 
 
 def structure_map(

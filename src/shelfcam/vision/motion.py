@@ -102,7 +102,8 @@ def motion_in(changed: NDArray[np.uint8], roi: RoiMask) -> tuple[float, float]:
     if roi.area == changed.size:
         return frame_change, frame_change
     sub = changed[roi.y0 : roi.y1, roi.x0 : roi.x1]
-    return cv2.countNonZero(cv2.bitwise_and(sub, roi.crop)) / float(roi.area), frame_change
+    inside = cv2.countNonZero(sub if roi.is_box else cv2.bitwise_and(sub, roi.crop))
+    return inside / float(roi.area), frame_change
 
 
 def motion_scores(prev: Frame, cur: Frame, roi: RoiMask) -> MotionResult:

@@ -82,6 +82,9 @@ class RoiMask:
     """``mask[y0:y1, x0:x1]``, contiguous."""
     area: int
     """Pixels inside the polygon (at least 1)."""
+    is_box: bool = False
+    """The polygon fills its bounding box (an axis-aligned rectangle): ``crop`` is all 255,
+    so masking with it can be skipped."""
 
     @property
     def fraction(self) -> float:
@@ -113,7 +116,9 @@ def roi_mask(width: int, height: int, poly: Polygon) -> RoiMask:
     crop = np.ascontiguousarray(mask[y : y + h, x : x + w])
     mask.flags.writeable = False
     crop.flags.writeable = False
-    return RoiMask(mask=mask, x0=x, y0=y, x1=x + w, y1=y + h, crop=crop, area=area)
+    return RoiMask(
+        mask=mask, x0=x, y0=y, x1=x + w, y1=y + h, crop=crop, area=area, is_box=area == w * h
+    )
 
 
 def polygon_bbox(poly: Polygon) -> Region:

@@ -55,6 +55,7 @@ def test_roi_mask_area_matches_polygon(poly: Polygon, fraction: float) -> None:
     m = roi_mask(160, 120, poly)
     assert m.fraction == pytest.approx(fraction, abs=0.02)
     assert m.crop.shape == (m.y1 - m.y0, m.x1 - m.x0)
+    assert m.is_box == bool((m.crop == 255).all())
     assert roi_mask(160, 120, poly) is m  # cached
     assert not m.mask.flags.writeable
 
