@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 
 import cv2
 import numpy as np
@@ -167,6 +168,7 @@ def saturate(fraction: float) -> float:
 
 
 _NO_CHANGE: tuple[Region, ...] = ()
+_by_area = itemgetter(4)
 
 
 def _tensor(z: NDArray[np.float32]) -> tuple[float, float, float]:
@@ -249,12 +251,13 @@ def regions_of(
     if shading is not None:
         min_area = max(min_area, LIT_MIN_REGION_FRACTION * roi.area)
     # Rows of stats: x, y, w, h, area; label 0 is the background.
-    kept = [row for row in stats.tolist()[1:] if row[4] >= min_area]
+    rows = stats.tolist()
+    kept = [row for row in rows[1:] if row[4] >= min_area]
     if shading is not None and kept:
         a, b = shading
         kept = [
             row
-            for label, row in enumerate(stats.tolist())
+            for label, row in enumerate(rows)
             if label
             and row[4] >= min_area
             and not shading_only(
@@ -267,14 +270,17 @@ def regions_of(
         ]
     if not kept:
         return DeltaResult(0.0, 0.0, _NO_CHANGE, judged_fraction)
-    kept.sort(key=lambda row: -row[4])
-    changed_px = float(sum(row[4] for row in kept))
+    if len(kept) > 1:
+        kept.sort(key=_by_area, reverse=True)
+    changed_px = float(sum([row[4] for row in kept]))
     denom = max(float(smap.judged_px), MIN_VALID_FRACTION * roi.area)
     fraction = min(1.0, changed_px / denom)
     x0, y0 = roi.x0, roi.y0
     regions = tuple(
-        Region((x + x0) / width, (y + y0) / height, w / width, h / height)
-        for x, y, w, h, _area in kept[:MAX_REGIONS]
+        [
+            Region((x + x0) / width, (y + y0) / height, w / width, h / height)
+            for x, y, w, h, _area in kept[:MAX_REGIONS]
+        ]
     )
     return DeltaResult(saturate(fraction), fraction, regions, judged_fraction)
 
