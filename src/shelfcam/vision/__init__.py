@@ -7,16 +7,12 @@ Typical use, once per incoming JPEG::
                      empty_ref=empty_ref, rois=Rois(interaction=..., inventory=...))
     prev = cur
 
-See docs/vision.md for every score's scale and suggested thresholds.
+See docs/vision.md for every score's scale and suggested thresholds. ROI polygons are
+`shelfcam.polygons.Polygon` values (re-exported here with `FULL_FRAME`); validate user input
+with `shelfcam.polygons.parse` / ``validate``.
 """
 
-from shelfcam.vision.decode import (
-    decode_gray,
-    decode_rgb,
-    encode_jpeg,
-    jpeg_complete,
-    jpeg_info,
-)
+from shelfcam.vision.decode import decode_gray, decode_rgb, encode_jpeg
 from shelfcam.vision.delta import DeltaResult, empty_similarity, inventory_delta
 from shelfcam.vision.frame import Frame, frame_from_jpeg, make_frame
 from shelfcam.vision.health import Shift, obstruction, scene_shift, sharpness
@@ -29,8 +25,6 @@ from shelfcam.vision.roi import (
     Region,
     RoiMask,
     Rois,
-    parse_polygon,
-    polygon,
     roi_mask,
 )
 from shelfcam.vision.scores import FrameScores, analyze
@@ -56,14 +50,10 @@ __all__ = [
     "encode_jpeg",
     "frame_from_jpeg",
     "inventory_delta",
-    "jpeg_complete",
-    "jpeg_info",
     "lighting_change",
     "make_frame",
     "motion_scores",
     "obstruction",
-    "parse_polygon",
-    "polygon",
     "roi_mask",
     "scene_shift",
     "sharpness",

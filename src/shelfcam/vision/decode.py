@@ -6,6 +6,9 @@ the grayscale image decoded with `decode_gray`: the smallest scale whose width i
 `ANALYSIS_MIN_WIDTH` and height at least `ANALYSIS_MIN_HEIGHT`, i.e. 160x120 for VGA, 200x150
 for SVGA and UXGA, 180x240 for a portrait 480x640 stream. Distances reported in "analysis px"
 (the scene shift) are pixels of that image.
+
+Checking an upload (size from the header, truncation) is `shelfcam.ingest.jpeg.check_jpeg`'s
+job; this module only decodes and encodes.
 """
 
 from __future__ import annotations
@@ -20,28 +23,6 @@ ANALYSIS_MIN_WIDTH = 160
 """Smallest analysis width: the decode picks the smallest DCT scale giving at least this."""
 ANALYSIS_MIN_HEIGHT = 120
 """Smallest analysis height (a portrait stream is limited by its width instead)."""
-
-_JPEG_EOI = b"\xff\xd9"
-
-
-def jpeg_info(data: bytes) -> tuple[int, int]:
-    """Return ``(width, height)`` of a JPEG from its header only (no pixel decode).
-
-    Raises `InvalidInput` when the bytes are not a JPEG simplejpeg can read.
-    """
-    try:
-        height, width, _colorspace, _subsampling = simplejpeg.decode_jpeg_header(data)
-    except ValueError as err:
-        raise InvalidInput(f"not a readable JPEG: {err}") from err
-    return int(width), int(height)
-
-
-def jpeg_complete(data: bytes) -> bool:
-    """True when the data ends with the JPEG end-of-image marker (catches truncated uploads).
-
-    Some encoders pad after FFD9, so a marker within the last 32 bytes counts.
-    """
-    return _JPEG_EOI in data[-32:]
 
 
 def decode_gray(

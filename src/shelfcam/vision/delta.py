@@ -5,9 +5,10 @@ Brightness is not compared. Each frame carries its local-contrast-normalised ima
 on, exposure or white-balance drift, daylight and soft shadows all vary slowly across the
 view and so act as a local gain/offset. The per-pixel structural distance is
 
-    dist = mean over a 5x5 window of (lcn_a - lcn_b)^2
+    dist = min(mean5x5((lcn_a - lcn_b)^2), mean5x5((lcn_a + lcn_b)^2))
 
-which is about 0 for the same structure, about 1 where a textured patch became flat or the
+which is about 0 for the same structure (the second term tolerates the polarity flip of a
+shading edge when a lamp changes side), about 1 where a textured patch became flat or the
 reverse, and about 2 for unrelated texture. A pixel is changed when ``dist > DIST_THRESHOLD``
 and both frames show structure there (not clipped black or white, see ``Frame.valid``).
 
@@ -22,18 +23,31 @@ so f = 0.13 % -> 0.05, 0.56 % -> 0.20, 1 % -> 0.33, 3 % -> 0.70, 6 % -> 0.91. A 
 texture change; a flat item on a flat board changes only along its outline); JPEG noise,
 exposure drift and lights switched on or off stay below 0.05 on the synthetic suite.
 Suggested threshold for ``stock_changed``: 0.2.
+
+When the light changed between the two frames (at least `SHADING_MIN_BRIGHTNESS` of the ROI
+changed brightness), real lamps do more than a local gain: light from a new side changes the
+shading of 3-D structure (a door frame's mouldings, a shelf edge, a hinge), which the local
+normalisation cannot undo. Two rules apply then: regions smaller than
+`LIT_MIN_REGION_FRACTION` of the ROI are not counted, and regions that are `shading_only`
+(one orientation, following structure both frames already had, stretched along it) are not
+counted. An item that appears or vanishes at the same time is still seen (its outline has
+corners and its own texture); a thin item laid exactly along an existing edge during a light
+change would not be.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from shelfcam.vision.frame import LCN_WINDOW, Frame, as_u8
+from shelfcam.vision.brightness import brightness_in
+from shelfcam.vision.frame import LCN_WINDOW, Frame, as_f32, as_u8
 from shelfcam.vision.roi import Polygon, Region, RoiMask, roi_mask
 
 DIST_THRESHOLD = 0.45
@@ -46,9 +60,19 @@ MIN_REGION_PX = 4
 MIN_VALID_FRACTION = 0.25
 """Below this share of judged ROI pixels the changed fraction uses this share instead."""
 MAX_REGIONS = 12
+SHADING_MIN_BRIGHTNESS = 0.35
+"""When at least this share of the ROI changed brightness between the two frames (a lamp
+switched, an exposure jump), the light changed and shading changes are discounted."""
+LIT_MIN_REGION_FRACTION = 0.005
+"""Under a light change, regions smaller than this fraction of the ROI are not counted."""
+SHADING_COHERENCE = 0.8
+SHADING_ALIGNMENT = 0.8
+SHADING_ELONGATION = 2.0
 
 
 _K3 = np.ones((3, 3), np.uint8)
+_WIN = (LCN_WINDOW, LCN_WINDOW)
+_REFLECT = cv2.BORDER_REFLECT
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,21 +102,62 @@ class DeltaResult:
     """Share of the ROI that could be judged (not clipped in either frame)."""
 
 
-def structure_map(a: Frame, b: Frame, roi: RoiMask) -> StructureMap:
-    """Structural distance test of ``a`` against ``b`` inside ``roi`` (same analysis size)."""
+_LT = cv2.CMP_LT
+
+
+@lru_cache(maxsize=16)
+def _zeros(height: int, width: int) -> NDArray[np.float32]:
+    """A cached read-only float32 zero image (``absdiff`` against it is ``abs``)."""
+    z = np.zeros((height, width), np.float32)
+    z.flags.writeable = False
+    return z
+
+
+@lru_cache(maxsize=64)
+def _margin(
+    y0: int, y1: int, x0: int, x1: int, height: int, width: int
+) -> tuple[slice, slice, slice, slice]:
+    """A ROI's bounding box grown by half a window (clipped to the frame), and where the box
+    sits inside it: a box filter over the grown box sees true neighbours at the ROI's edge,
+    like the per-frame energy maps."""
+    r = LCN_WINDOW // 2
+    gy0, gx0 = max(0, y0 - r), max(0, x0 - r)
+    gy1, gx1 = min(height, y1 + r), min(width, x1 + r)
+    return slice(gy0, gy1), slice(gx0, gx1), slice(y0 - gy0, y1 - gy0), slice(x0 - gx0, x1 - gx0)
+
+
+def judgeable(frame: Frame, roi: RoiMask) -> NDArray[np.uint8]:
+    """255 where ``frame`` can be judged inside ``roi`` (its ``valid`` over the ROI's box)."""
+    valid = frame.valid[roi.y0 : roi.y1, roi.x0 : roi.x1]
+    return valid if roi.is_box else as_u8(cv2.bitwise_and(valid, roi.crop))
+
+
+def structure_map(
+    a: Frame, b: Frame, roi: RoiMask, b_judgeable: NDArray[np.uint8] | None = None
+) -> StructureMap:
+    """Structural distance test of ``a`` against ``b`` inside ``roi`` (same analysis size).
+
+    ``dist = min(mean((za - zb)^2), mean((za + zb)^2))`` over the window, computed as
+    ``Ea + Eb - 2 |mean(za zb)|`` from the frames' cached energies ``E = mean(z^2)``
+    (``Frame.lcn_energy``): one box filter per pair. A pixel changed when ``dist >
+    DIST_THRESHOLD``, i.e. ``|mean(za zb)| < (Ea + Eb - DIST_THRESHOLD) / 2``.
+    ``b_judgeable`` is `judgeable` (b, roi) when already computed (``b`` compared twice).
+    """
     if a.lcn.shape != b.lcn.shape:
         raise ValueError("structure_map needs two frames of the same analysis size")
+    h, w = a.lcn.shape
+    gy, gx, iy, ix = _margin(roi.y0, roi.y1, roi.x0, roi.x1, h, w)
+    cross = cv2.boxFilter(cv2.multiply(a.lcn[gy, gx], b.lcn[gy, gx]), -1, _WIN, borderType=_REFLECT)
+    limit = cv2.addWeighted(
+        a.lcn_energy[gy, gx], 0.5, b.lcn_energy[gy, gx], 0.5, -0.5 * DIST_THRESHOLD
+    )
+    over = cv2.compare(cv2.absdiff(cross, _zeros(cross.shape[0], cross.shape[1])), limit, _LT)
     ys, xs = slice(roi.y0, roi.y1), slice(roi.x0, roi.x1)
-    za, zb = a.lcn[ys, xs], b.lcn[ys, xs]
-    win = (LCN_WINDOW, LCN_WINDOW)
-    dist = cv2.sqrBoxFilter(cv2.subtract(za, zb), cv2.CV_32F, win, borderType=cv2.BORDER_REFLECT)
-    inv = cv2.sqrBoxFilter(cv2.add(za, zb), cv2.CV_32F, win, borderType=cv2.BORDER_REFLECT)
-    dist = cv2.min(dist, inv)
-    judged = as_u8(cv2.bitwise_and(cv2.bitwise_and(a.valid[ys, xs], b.valid[ys, xs]), roi.crop))
-    # The OpenCV stubs lack the (array, scalar) overload that compare() accepts.
-    over = cv2.compare(dist, DIST_THRESHOLD, cv2.CMP_GT)  # type: ignore[call-overload]
-    changed = as_u8(cv2.bitwise_and(over, judged))
-    judged_px = int(cv2.countNonZero(judged))
+    if b_judgeable is None:
+        b_judgeable = judgeable(b, roi)
+    judged = as_u8(cv2.bitwise_and(a.valid[ys, xs], b_judgeable))
+    changed = as_u8(cv2.bitwise_and(over[iy, ix], judged))
+    judged_px = cv2.countNonZero(judged)
     raw = cv2.countNonZero(changed) / judged_px if judged_px else 0.0
     return StructureMap(changed, judged, judged_px, raw)
 
@@ -102,29 +167,127 @@ def saturate(fraction: float) -> float:
     return 1.0 - math.exp(-fraction / DELTA_SCALE)
 
 
-def regions_of(smap: StructureMap, roi: RoiMask, width: int, height: int) -> DeltaResult:
-    """Group a structure map into regions and score it."""
+_NO_CHANGE: tuple[Region, ...] = ()
+_by_area = itemgetter(4)
+
+
+def _tensor(z: NDArray[np.float32]) -> tuple[float, float, float]:
+    """Structure tensor of ``z`` summed over it, as (Jxx - Jyy, 2 Jxy, Jxx + Jyy): the
+    double-angle orientation vector of its gradients and their energy."""
+    gx = cv2.Sobel(z, cv2.CV_32F, 1, 0, borderType=_REFLECT)[1:-1, 1:-1]
+    gy = cv2.Sobel(z, cv2.CV_32F, 0, 1, borderType=_REFLECT)[1:-1, 1:-1]
+    jxx, jyy, jxy = float(np.vdot(gx, gx)), float(np.vdot(gy, gy)), float(np.vdot(gx, gy))
+    return jxx - jyy, 2.0 * jxy, jxx + jyy
+
+
+def shading_only(a: Frame, b: Frame, component: NDArray[np.bool_], x: int, y: int) -> bool:
+    """True when a changed region looks like the light falling differently on an unchanged
+    1-D structure (a door frame, a shelf edge, a moulding lit from a new side) rather than
+    an object: (1) the change itself has one orientation (the LCN difference's gradients
+    are coherent, >= `SHADING_COHERENCE`); (2) both frames already have structure of that
+    orientation there (>= `SHADING_ALIGNMENT` of each frame's gradient energy along it);
+    (3) the region stretches along that structure (>= `SHADING_ELONGATION` times longer
+    than wide). An item that appears or vanishes brings a closed outline, corners and
+    texture and fails (1) or (3); a new edge on a flat surface fails (2).
+
+    ``component`` is the region's mask over its bounding box, whose top-left corner is
+    (``x``, ``y``) in thumbnail pixels.
+    """
+    h, w = a.lcn.shape
+    bh, bw = component.shape
+    # The box grown by 1 px of context, plus 1 px for the Sobel kernel.
+    x0, y0 = max(0, x - 2), max(0, y - 2)
+    x1, y1 = min(w, x + bw + 2), min(h, y + bh + 2)
+    za, zb = a.lcn[y0:y1, x0:x1], b.lcn[y0:y1, x0:x1]
+    if za.shape[0] < 3 or za.shape[1] < 3:
+        return False
+    ca, sa, ea = _tensor(za)
+    cb, sb, eb = _tensor(zb)
+    cd, sd, ed = _tensor(as_f32(cv2.subtract(zb, za)))
+    norm_d = math.hypot(cd, sd)
+    if ed <= 0.0 or ea <= 0.0 or eb <= 0.0 or norm_d < SHADING_COHERENCE * ed:
+        return False
+    ux, uy = cd / norm_d, sd / norm_d  # the change's orientation (double angle)
+    if (ea + ca * ux + sa * uy) < 2.0 * SHADING_ALIGNMENT * ea:
+        return False
+    if (eb + cb * ux + sb * uy) < 2.0 * SHADING_ALIGNMENT * eb:
+        return False
+    # Spread of the region's pixels along the edges (across the gradient) and across them.
+    m = cv2.moments(component.view(np.uint8), binaryImage=True)
+    if m["m00"] <= 0.0:
+        return False
+    cxx, cyy, cxy = m["mu20"] / m["m00"], m["mu02"] / m["m00"], m["mu11"] / m["m00"]
+    # Gradient direction (cos t, sin t) from the double angle; edges run perpendicular.
+    t = 0.5 * math.atan2(uy, ux)
+    gxd, gyd = math.cos(t), math.sin(t)
+    across = gxd * gxd * cxx + 2.0 * gxd * gyd * cxy + gyd * gyd * cyy
+    along = gyd * gyd * cxx - 2.0 * gxd * gyd * cxy + gxd * gxd * cyy
+    return along >= SHADING_ELONGATION**2 * max(across, 1.0 / 12.0)
+
+
+def regions_of(
+    smap: StructureMap,
+    roi: RoiMask,
+    width: int,
+    height: int,
+    shading: tuple[Frame, Frame] | None = None,
+) -> DeltaResult:
+    """Group a structure map into regions and score it.
+
+    ``shading``: the two frames compared, when the light changed between them (see
+    `light_changed`): regions smaller than `LIT_MIN_REGION_FRACTION` of the ROI and regions
+    that are `shading_only` are then not counted.
+    """
     judged_fraction = smap.judged_px / float(roi.area)
     if smap.raw_fraction == 0.0:
-        return DeltaResult(0.0, 0.0, (), judged_fraction)
-    mask = as_u8(cv2.morphologyEx(smap.changed, cv2.MORPH_OPEN, _K3))
-    n, _labels, stats, _centroids = cv2.connectedComponentsWithStats(
+        return DeltaResult(0.0, 0.0, _NO_CHANGE, judged_fraction)
+    mask = cv2.morphologyEx(smap.changed, cv2.MORPH_OPEN, _K3)
+    if cv2.countNonZero(mask) == 0:
+        return DeltaResult(0.0, 0.0, _NO_CHANGE, judged_fraction)
+    _n, labels, stats, _centroids = cv2.connectedComponentsWithStats(
         mask, connectivity=8, ltype=cv2.CV_16U
     )
     min_area = max(MIN_REGION_PX, MIN_REGION_FRACTION * roi.area)
-    areas = stats[1:n, cv2.CC_STAT_AREA]
-    keep = np.flatnonzero(areas >= min_area)
-    if keep.size == 0:
-        return DeltaResult(0.0, 0.0, (), judged_fraction)
-    order = keep[np.argsort(-areas[keep])]
-    changed_px = float(areas[keep].sum())
+    if shading is not None:
+        min_area = max(min_area, LIT_MIN_REGION_FRACTION * roi.area)
+    # Rows of stats: x, y, w, h, area; label 0 is the background.
+    rows = stats.tolist()
+    kept = [row for row in rows[1:] if row[4] >= min_area]
+    if shading is not None and kept:
+        a, b = shading
+        kept = [
+            row
+            for label, row in enumerate(rows)
+            if label
+            and row[4] >= min_area
+            and not shading_only(
+                a,
+                b,
+                labels[row[1] : row[1] + row[3], row[0] : row[0] + row[2]] == label,
+                row[0] + roi.x0,
+                row[1] + roi.y0,
+            )
+        ]
+    if not kept:
+        return DeltaResult(0.0, 0.0, _NO_CHANGE, judged_fraction)
+    if len(kept) > 1:
+        kept.sort(key=_by_area, reverse=True)
+    changed_px = float(sum([row[4] for row in kept]))
     denom = max(float(smap.judged_px), MIN_VALID_FRACTION * roi.area)
     fraction = min(1.0, changed_px / denom)
-    regions = []
-    for i in order[:MAX_REGIONS]:
-        x, y, w, h = (int(v) for v in stats[i + 1, :4])
-        regions.append(Region((x + roi.x0) / width, (y + roi.y0) / height, w / width, h / height))
-    return DeltaResult(saturate(fraction), fraction, tuple(regions), judged_fraction)
+    x0, y0 = roi.x0, roi.y0
+    regions = tuple(
+        [
+            Region((x + x0) / width, (y + y0) / height, w / width, h / height)
+            for x, y, w, h, _area in kept[:MAX_REGIONS]
+        ]
+    )
+    return DeltaResult(saturate(fraction), fraction, regions, judged_fraction)
+
+
+def light_changed(brightness: float) -> bool:
+    """Whether a `brightness_in` fraction says the light changed between two frames."""
+    return brightness >= SHADING_MIN_BRIGHTNESS
 
 
 def lcn_roi(frame: Frame, poly: Polygon) -> RoiMask:
@@ -138,7 +301,17 @@ def inventory_delta(baseline: Frame, cur: Frame, poly: Polygon) -> DeltaResult:
     roi = lcn_roi(cur, poly)
     smap = structure_map(baseline, cur, roi)
     h, w = cur.lcn.shape
-    return regions_of(smap, roi, w, h)
+    lit = light_changed(brightness_in(baseline, cur, roi, SHADING_MIN_BRIGHTNESS))
+    return regions_of(smap, roi, w, h, (baseline, cur) if lit else None)
+
+
+def similarity_of(smap: StructureMap, roi: RoiMask) -> float:
+    """Empty similarity from the structure map of the empty reference against a frame."""
+    if smap.raw_fraction == 0.0:
+        return 1.0
+    opened = cv2.morphologyEx(smap.changed, cv2.MORPH_OPEN, _K3)
+    denom = max(float(smap.judged_px), MIN_VALID_FRACTION * roi.area)
+    return 1.0 - saturate(min(1.0, cv2.countNonZero(opened) / denom))
 
 
 def empty_similarity(cur: Frame, empty_ref: Frame, poly: Polygon) -> float:
@@ -150,9 +323,4 @@ def empty_similarity(cur: Frame, empty_ref: Frame, poly: Polygon) -> float:
     gives about 0.3-0.5). Suggested ``empty_confirmed`` threshold: >= 0.8.
     """
     roi = lcn_roi(cur, poly)
-    smap = structure_map(empty_ref, cur, roi)
-    if smap.raw_fraction == 0.0:
-        return 1.0
-    opened = cv2.morphologyEx(smap.changed, cv2.MORPH_OPEN, _K3)
-    denom = max(float(smap.judged_px), MIN_VALID_FRACTION * roi.area)
-    return 1.0 - saturate(min(1.0, cv2.countNonZero(opened) / denom))
+    return similarity_of(structure_map(empty_ref, cur, roi), roi)

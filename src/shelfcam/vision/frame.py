@@ -15,15 +15,21 @@ Features:
   offset (a light switched on, exposure and white-balance drift, a soft shadow, daylight)
   leaves it almost unchanged: contrast is measured relative to the local brightness, and
   contrast below a few grey levels counts as flat (noise).
+* ``lcn_energy``: the 5x5 mean of ``lcn^2``, so that comparing two frames' structure needs a
+  single box filter per pair (see `shelfcam.vision.delta.structure_map`).
 * ``valid``: 255 where the 5x5 neighbourhood is neither dark (below `CLIP_LOW`) nor blown out
   (above `CLIP_HIGH`): there JPEG quantisation and sensor noise leave no trustworthy
   structure, so no structural judgement is made. Consequence: items darker than about grey
   32 under the current light are invisible to the inventory delta.
-* ``shift_in``: the quarter-resolution view (40x30 for VGA), mean removed and multiplied by a
-  Hann window: the input of the scene-shift phase correlation, ready to use.
+* ``shift_in``: a small view of about a quarter of the analysis resolution, at sides the DFT
+  handles fast (32x24 for VGA, 48x32 for UXGA; `shift_size`), mean removed and multiplied by
+  a Hann window; ``shift_spectrum``: its DFT (complex, ``(h, w, 2)``) whitened to unit
+  magnitude. Scene shift against a reference is then one spectrum product and one inverse
+  DFT (`shelfcam.vision.health.scene_shift`).
 * ``mean``, ``std``: brightness statistics of the thumbnail; ``texture``: fraction of
   thumbnail pixels whose local standard deviation exceeds `TEXTURE_SIGMA`; ``sharpness`` in
-  0..1 (see `shelfcam.vision.health`).
+  0..1: ``1 - exp(-(var(I - mean5x5(I)) / var(I)) / SHARPNESS_SCALE)``, the share of the
+  thumbnail's contrast that is fine detail (see `shelfcam.vision.health`).
 """
 
 from __future__ import annotations
@@ -49,18 +55,26 @@ CLIP_LOW = 32
 CLIP_HIGH = 247
 TEXTURE_SIGMA = 6.0
 """A pixel is 'textured' when its 5x5 standard deviation exceeds this (grey levels)."""
-SHARPNESS_SCALE = 0.5
-"""sharpness = 1 - exp(-(var(Laplacian) / var(image)) / SHARPNESS_SCALE)."""
+SHARPNESS_SCALE = 0.1
+"""sharpness = 1 - exp(-(var(I - mean5x5(I)) / var(I)) / SHARPNESS_SCALE) on the thumbnail."""
 
-_LAPLACE_MEDIAN_PER_SIGMA = 0.6745 * math.sqrt(20.0)
-_K3 = np.ones((3, 3), np.uint8)
 _KW = np.ones((LCN_WINDOW, LCN_WINDOW), np.uint8)
-_HIST_BINS = [256]
-_HIST_RANGE = [0.0, 256.0]
-_CHANNEL0 = [0]
+_WIN = (LCN_WINDOW, LCN_WINDOW)
+_REFLECT = cv2.BORDER_REFLECT
+_LEVELS = np.arange(256)
+_VALID_LUT = np.where((_LEVELS >= CLIP_LOW) & (_LEVELS <= CLIP_HIGH), 255, 0).astype(np.uint8)
+"""Grey level -> 255 when neither dark nor blown out (one LUT instead of inRange)."""
+_FAST_DFT_SIDES = (8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+"""Sides the DFT handles fastest (2^a * 3^b; a 30x40 DFT costs 3-4x a 24x32 one)."""
+_SPECTRUM_FLOOR = np.float32(1e-6)
 
 F32 = NDArray[np.float32]
 U8 = NDArray[np.uint8]
+
+
+def _freeze(*arrays: NDArray[np.generic]) -> None:
+    for a in arrays:
+        a.flags.writeable = False
 
 
 def as_u8(a: cv2.typing.MatLike) -> U8:
@@ -80,7 +94,9 @@ class Frame:
     gray: U8
     small: U8
     lcn: F32
+    lcn_energy: F32
     shift_in: F32
+    shift_spectrum: F32
     valid: U8
     mean: float
     std: float
@@ -104,9 +120,35 @@ def hann_window(width: int, height: int) -> F32:
     return win
 
 
-def _freeze(*arrays: NDArray[np.generic]) -> None:
-    for a in arrays:
-        a.flags.writeable = False
+@lru_cache(maxsize=8)
+def shift_size(width: int, height: int) -> tuple[int, int]:
+    """Size of the scene-shift view for a thumbnail of ``width`` x ``height``: about half of
+    it, rounded down to a side the DFT handles fast (80x60 -> 32x24, 100x75 -> 48x32)."""
+
+    def side(n: int) -> int:
+        fast = [s for s in _FAST_DFT_SIDES if s <= n]
+        return fast[-1] if fast else max(2, n)
+
+    return side(width // 2), side(height // 2)
+
+
+def _shift_features(small: U8, mean: float) -> tuple[F32, F32]:
+    """The windowed quarter view and its whitened spectrum (see the module docstring)."""
+    sh, sw = small.shape
+    tw, th = shift_size(sw, sh)
+    # Area-average to a quarter (fast, integer factor), then to the DFT-friendly size.
+    half = cv2.resize(small, (max(1, sw // 2), max(1, sh // 2)), interpolation=cv2.INTER_AREA)
+    tiny = cv2.resize(half, (tw, th), interpolation=cv2.INTER_LINEAR)
+    # (tiny - mean) * hann; area averaging keeps the mean, so the thumbnail's mean centres it.
+    hann = hann_window(tw, th)
+    shift_in = as_f32(cv2.scaleAdd(hann, -mean, cv2.multiply(tiny, hann, dtype=cv2.CV_32F)))
+    spectrum = as_f32(cv2.dft(shift_in, flags=cv2.DFT_COMPLEX_OUTPUT))
+    # Whitened: every frequency keeps its phase only. The cross-power spectrum of two such
+    # spectra is already normalised, so phase correlation is one product and one inverse DFT.
+    magnitude = np.abs(spectrum.view(np.complex64))  # (h, w, 1), one per (re, im) pair
+    np.maximum(magnitude, _SPECTRUM_FLOOR, out=magnitude)
+    spectrum /= magnitude
+    return shift_in, spectrum
 
 
 def make_frame(gray: U8) -> Frame:
@@ -118,36 +160,38 @@ def make_frame(gray: U8) -> Frame:
         raise ValueError("make_frame needs a 2-D uint8 grayscale image")
     h, w = gray.shape
     small = as_u8(cv2.resize(gray, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA))
+    sh, sw = small.shape
 
     g_mean, g_std = cv2.meanStdDev(small)
     mean = float(g_mean[0, 0])
     std = float(g_std[0, 0])
-    _l_mean, l_std = cv2.meanStdDev(cv2.Laplacian(small, cv2.CV_16S))
-    sharp = 1.0 - math.exp(-(float(l_std[0, 0]) ** 2 / max(std * std, 1.0)) / SHARPNESS_SCALE)
 
-    th, tw = max(2, small.shape[0] // 2), max(2, small.shape[1] // 2)
-    tiny = cv2.resize(small, (tw, th), interpolation=cv2.INTER_AREA).astype(np.float32)
-    shift_in = as_f32(cv2.multiply(tiny - np.float32(tiny.mean()), hann_window(tw, th)))
-
-    f = small.astype(np.float32)
-    win = (LCN_WINDOW, LCN_WINDOW)
-    mu = cv2.boxFilter(f, -1, win, borderType=cv2.BORDER_REFLECT)
-    sq = cv2.sqrBoxFilter(f, cv2.CV_32F, win, borderType=cv2.BORDER_REFLECT)
+    mu = cv2.boxFilter(small, cv2.CV_32F, _WIN, borderType=_REFLECT)
     mu2 = cv2.multiply(mu, mu)
-    # Local variance var = sq - mu^2. The regularised denominator adds (LCN_RELATIVE * mu)^2
-    # (contrast judged relative to local brightness) and LCN_MIN_SIGMA^2 (noise floor).
-    reg = cv2.addWeighted(sq, 1.0, mu2, LCN_RELATIVE * LCN_RELATIVE - 1.0, LCN_MIN_SIGMA**2)
-    lcn = as_f32(cv2.divide(cv2.subtract(f, mu), cv2.sqrt(reg)))
-    texture_floor = TEXTURE_SIGMA * TEXTURE_SIGMA
-    n_small = small.shape[0] * small.shape[1]
-    texture = float(np.count_nonzero(cv2.subtract(sq, mu2) > texture_floor)) / float(n_small)
-    valid = as_u8(cv2.erode(cv2.inRange(small, CLIP_LOW, CLIP_HIGH), _KW))
-    _freeze(gray, small, lcn, valid, shift_in)
+    var = cv2.subtract(cv2.sqrBoxFilter(small, cv2.CV_32F, _WIN, borderType=_REFLECT), mu2)
+    detail = cv2.subtract(small, mu, dtype=cv2.CV_32F)  # I - mean5x5: the fine detail
+    # Regularised local sigma^2: var + (LCN_RELATIVE * mu)^2 (contrast judged relative to the
+    # local brightness) + LCN_MIN_SIGMA^2 (noise floor).
+    reg = cv2.addWeighted(var, 1.0, mu2, LCN_RELATIVE * LCN_RELATIVE, LCN_MIN_SIGMA**2)
+    lcn = as_f32(cv2.divide(detail, cv2.sqrt(reg)))
+    lcn_energy = as_f32(cv2.sqrBoxFilter(lcn, cv2.CV_32F, _WIN, borderType=_REFLECT))
+    textured = cv2.threshold(var, TEXTURE_SIGMA * TEXTURE_SIGMA, 1.0, cv2.THRESH_BINARY)[1]
+    texture = cv2.countNonZero(textured) / float(sh * sw)
+    # The detail has mean ~0, so its variance is its mean square.
+    detail_var = cv2.norm(detail, cv2.NORM_L2SQR) / float(sh * sw)
+    detail_ratio = detail_var / max(std * std, 1.0)
+    sharp = 1.0 - math.exp(-detail_ratio / SHARPNESS_SCALE)
+    valid = as_u8(cv2.erode(cv2.LUT(small, _VALID_LUT), _KW))
+
+    shift_in, spectrum = _shift_features(small, mean)
+    _freeze(gray, small, lcn, lcn_energy, valid, shift_in, spectrum)
     return Frame(
         gray=gray,
         small=small,
         lcn=lcn,
+        lcn_energy=lcn_energy,
         shift_in=shift_in,
+        shift_spectrum=spectrum,
         valid=valid,
         mean=mean,
         std=std,

@@ -6,17 +6,21 @@
   lens, a cloth, a lens cap or a black room all score near 1; a normal shelf scores 0.
   Suggested threshold 0.7 (held for a few seconds). A naturally bare view (a white wall)
   also scores high: compare against the reference frame's own score if that happens.
-* ``sharpness`` in 0..1 is ``Frame.sharpness``: ``1 - exp(-(var(Laplacian)/var(image))/0.5)``,
-  a scale-free ratio of fine detail to overall contrast (defocus, fog, a smeared lens lower
-  it). Informative only; it also rises with strong noise.
+* ``sharpness`` in 0..1 is ``Frame.sharpness``: ``1 - exp(-(var(I - mean5x5(I)) / var(I)) /
+  0.1)`` on the thumbnail, a scale-free ratio of fine detail to overall contrast (defocus,
+  fog, a smeared lens lower it). Informative only; it also rises with strong noise.
 * ``scene_shift`` measures the translation of the view against a reference by phase
-  correlation of the Hann-windowed quarter-resolution views (``Frame.shift_in``, 40x30 for
-  VGA), with sub-pixel peak location. It is reported in analysis px with the correlation
-  peak's response as confidence (near 1 for the same static view, lower when much of the
-  view differs). The whole view is used, not only the part outside the ROIs: masking the
-  ROIs out puts the mask's own (static) edges into both images, which pulls the estimate
-  towards zero (measured: a 12 px shift read as 3 px). The static majority of the view
-  dominates the peak; a hand in view lowers the confidence more than it moves the peak.
+  correlation of the Hann-windowed small views (``Frame.shift_in``, 32x24 for VGA): the
+  product of the two frames' whitened spectra (``Frame.shift_spectrum``, computed once per
+  frame) is transformed back, the peak located, and its sub-pixel offset estimated from the
+  larger neighbour on each axis (Foroosh et al. 2002; OpenCV's ``phaseCorrelate`` centroid
+  reads a 1.6 px shift of its grid as about 1). It is reported in analysis px with the sum
+  of the 3x3 correlation around the peak as confidence (near 1 for the same static view,
+  lower when much of the view differs). The whole view is used, not only the part outside
+  the ROIs: masking the ROIs out puts the mask's own (static) edges into both images, which
+  pulls the estimate towards zero (measured: a 12 px shift read as 3 px). The static
+  majority of the view dominates the peak; a hand in view lowers the confidence more than
+  it moves the peak.
   Suggested: shifted when ``shift_px >= 1.0`` (4 px of a VGA frame) with
   ``confidence >= 0.3``, held for several frames with the view stable.
 """
@@ -61,18 +65,41 @@ def sharpness(frame: Frame) -> float:
     return frame.sharpness
 
 
+def _subpixel(before: float, peak: float, after: float) -> float:
+    """Offset of the true peak from the sampled one, from its larger neighbour (Foroosh et
+    al. 2002: for a phase-correlation peak, ``n / (n + peak)`` is the fractional shift)."""
+    if after >= before:
+        return after / (after + peak) if after > 0.0 else 0.0
+    return -before / (before + peak) if before > 0.0 else 0.0
+
+
 def scene_shift(reference: Frame, cur: Frame) -> Shift:
     """Translation (dx, dy) of ``cur`` against ``reference`` in analysis px, and confidence.
 
     A positive dx means the content moved right in ``cur`` (the camera turned left).
     """
-    if reference.shift_in.shape != cur.shift_in.shape:
+    if reference.shift_spectrum.shape != cur.shift_spectrum.shape:
         raise ValueError("scene_shift needs two frames of the same analysis size")
     h, w = cur.shift_in.shape
-    (dx, dy), response = cv2.phaseCorrelate(reference.shift_in, cur.shift_in)
-    conf = float(response) if math.isfinite(response) else 0.0
+    cross = cv2.mulSpectrums(cur.shift_spectrum, reference.shift_spectrum, 0, conjB=True)
+    corr = cv2.idft(cross, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
+    _low, peak, _low_at, (px, py) = cv2.minMaxLoc(corr)
+    # The 3x3 neighbourhood of the peak (the correlation is cyclic).
+    up, down = (py - 1) % h, (py + 1) % h
+    left, right = (px - 1) % w, (px + 1) % w
+    at = corr.item
+    w_, e_, n_, s_ = at(py, left), at(py, right), at(up, px), at(down, px)
+    dx = px + _subpixel(w_, peak, e_)
+    dy = py + _subpixel(n_, peak, s_)
+    if dx > w / 2.0:  # the far half of the cyclic correlation is a negative shift
+        dx -= w
+    if dy > h / 2.0:
+        dy -= h
+    corners = at(up, left) + at(up, right) + at(down, left) + at(down, right)
+    response = float(peak + w_ + e_ + n_ + s_ + corners)
+    conf = response if math.isfinite(response) else 0.0
     return Shift(
-        float(dx) * cur.width / float(w),
-        float(dy) * cur.height / float(h),
+        dx * cur.width / float(w),
+        dy * cur.height / float(h),
         min(1.0, max(0.0, conf)),
     )

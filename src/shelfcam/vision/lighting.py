@@ -20,16 +20,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
-import numpy as np
-from numpy.typing import NDArray
-
+from shelfcam.vision.brightness import (
+    LIGHT_RELATIVE,
+    LIGHT_STEP,
+    brightness_change,
+    brightness_in,
+)
 from shelfcam.vision.delta import StructureMap, structure_map
 from shelfcam.vision.frame import Frame
 from shelfcam.vision.roi import RoiMask
 
-LIGHT_STEP = 10.0
-LIGHT_RELATIVE = 0.10
+__all__ = [
+    "LIGHTING_THRESHOLD",
+    "LIGHT_MIN_BRIGHTNESS",
+    "LIGHT_RELATIVE",
+    "LIGHT_STEP",
+    "LIGHT_STRUCTURE_LIMIT",
+    "LightingResult",
+    "brightness_change",
+    "brightness_in",
+    "lighting_change",
+    "lighting_from",
+]
+
 LIGHT_STRUCTURE_LIMIT = 0.25
 LIGHTING_THRESHOLD = 0.35
 """Score at or above which a lighting change is reported."""
@@ -48,21 +61,6 @@ class LightingResult:
     """Fraction of the judged view whose structure changed."""
 
 
-# moved when |a - b| > LIGHT_STEP + LIGHT_RELATIVE * max(a, b): the bound per max(a, b).
-_BOUND = np.clip(LIGHT_STEP + LIGHT_RELATIVE * np.arange(256), 0, 255).astype(np.uint8)
-
-
-def brightness_change(
-    a: NDArray[np.uint8], b: NDArray[np.uint8], mask: NDArray[np.uint8] | None = None
-) -> float:
-    """Fraction of pixels (inside ``mask`` if given) whose brightness moved noticeably."""
-    moved = cv2.compare(cv2.absdiff(a, b), cv2.LUT(cv2.max(a, b), _BOUND), cv2.CMP_GT)
-    if mask is None:
-        return cv2.countNonZero(moved) / float(moved.size)
-    n = cv2.countNonZero(mask)
-    return cv2.countNonZero(cv2.bitwise_and(moved, mask)) / float(n) if n else 0.0
-
-
 def lighting_from(brightness: float, structure: float) -> LightingResult:
     """Combine the two measurements into a score and a decision."""
     keep = min(1.0, max(0.0, 1.0 - structure / LIGHT_STRUCTURE_LIMIT))
@@ -70,18 +68,27 @@ def lighting_from(brightness: float, structure: float) -> LightingResult:
     return LightingResult(score, score >= LIGHTING_THRESHOLD, brightness, structure)
 
 
+_UNCHANGED = LightingResult(0.0, False, 0.0, 0.0)
+
+
 def lighting_change(
-    a: Frame, b: Frame, roi: RoiMask, smap: StructureMap | None = None
+    a: Frame,
+    b: Frame,
+    roi: RoiMask,
+    smap: StructureMap | None = None,
+    bright: float | None = None,
 ) -> LightingResult:
     """Lighting change from ``a`` to ``b`` inside ``roi`` (a mask at thumbnail resolution).
 
     The structure is examined only when at least `LIGHT_MIN_BRIGHTNESS` of the ROI changed
-    brightness (pass ``smap`` when it is already computed); below that the score is 0.
+    brightness (pass ``smap`` and ``bright``, a `brightness_in` result, when already
+    computed); below that the score is 0 (and ``brightness`` may be an upper bound of the
+    fraction, from a cheaper test).
     """
-    mask = None if roi.area == roi.mask.size else roi.mask
-    bright = brightness_change(a.small, b.small, mask)
+    if bright is None:
+        bright = brightness_in(a, b, roi, LIGHT_MIN_BRIGHTNESS)
     if bright < LIGHT_MIN_BRIGHTNESS:
-        return LightingResult(0.0, False, bright, 0.0)
+        return LightingResult(0.0, False, bright, 0.0) if bright else _UNCHANGED
     if smap is None:
         smap = structure_map(a, b, roi)
     return lighting_from(bright, smap.raw_fraction)

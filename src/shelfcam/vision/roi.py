@@ -1,14 +1,14 @@
 """Regions of interest: normalised polygons, their raster masks, and changed-region boxes.
 
-A polygon is a tuple of ``(x, y)`` points in normalised image coordinates (0..1, origin top
-left), so a ROI survives a change of camera resolution. Masks are rasterised per analysis
-resolution and cached (bounded LRU keyed on the resolution and the polygon itself, so a new
-ROI version with new points is a new key).
+A polygon (`shelfcam.polygons.Polygon`, validated by `shelfcam.polygons.validate` / ``parse``)
+is a tuple of ``(x, y)`` points in normalised image coordinates (0..1, origin top left), so a
+ROI survives a change of camera resolution; `FULL_FRAME` is the whole view, the default of both
+ROIs. Masks are rasterised per analysis resolution and cached (bounded LRU keyed on the
+resolution and the polygon itself, so a new ROI version with new points is a new key).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -16,39 +16,20 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from shelfcam.errors import InvalidInput
+from shelfcam.polygons import FULL_FRAME, Point, Polygon
 
-Point = tuple[float, float]
-Polygon = tuple[Point, ...]
-
-FULL_FRAME: Polygon = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
-"""The whole view, the default for both ROIs."""
+__all__ = [
+    "FULL_FRAME",
+    "Point",
+    "Polygon",
+    "Region",
+    "RoiMask",
+    "Rois",
+    "polygon_bbox",
+    "roi_mask",
+]
 
 _SUBPIXEL_BITS = 4
-
-
-def polygon(points: Iterable[Sequence[float]]) -> Polygon:
-    """Validate and normalise points into a hashable `Polygon` (at least 3 points in 0..1)."""
-    pts: list[Point] = []
-    for p in points:
-        if len(p) != 2:
-            raise InvalidInput(f"a polygon point needs 2 coordinates, got {tuple(p)!r}")
-        x, y = float(p[0]), float(p[1])
-        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
-            raise InvalidInput(f"polygon point {(x, y)!r} is outside 0..1")
-        pts.append((x, y))
-    if len(pts) < 3:
-        raise InvalidInput("a polygon needs at least 3 points")
-    return tuple(pts)
-
-
-def parse_polygon(text: str) -> Polygon:
-    """Parse the CLI form ``"x,y x,y x,y ..."`` into a `Polygon`."""
-    try:
-        pts = [tuple(float(v) for v in pair.split(",")) for pair in text.split()]
-    except ValueError as err:
-        raise InvalidInput(f"malformed polygon {text!r}: {err}") from err
-    return polygon(pts)
 
 
 @dataclass(frozen=True)
@@ -101,6 +82,9 @@ class RoiMask:
     """``mask[y0:y1, x0:x1]``, contiguous."""
     area: int
     """Pixels inside the polygon (at least 1)."""
+    is_box: bool = False
+    """The polygon fills its bounding box (an axis-aligned rectangle): ``crop`` is all 255,
+    so masking with it can be skipped."""
 
     @property
     def fraction(self) -> float:
@@ -132,7 +116,9 @@ def roi_mask(width: int, height: int, poly: Polygon) -> RoiMask:
     crop = np.ascontiguousarray(mask[y : y + h, x : x + w])
     mask.flags.writeable = False
     crop.flags.writeable = False
-    return RoiMask(mask=mask, x0=x, y0=y, x1=x + w, y1=y + h, crop=crop, area=area)
+    return RoiMask(
+        mask=mask, x0=x, y0=y, x1=x + w, y1=y + h, crop=crop, area=area, is_box=area == w * h
+    )
 
 
 def polygon_bbox(poly: Polygon) -> Region:

@@ -11,11 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from shelfcam.vision.delta import empty_similarity, regions_of, structure_map
+from shelfcam.vision.brightness import brightness_in, moved_upper_bound
+from shelfcam.vision.delta import (
+    SHADING_MIN_BRIGHTNESS,
+    judgeable,
+    light_changed,
+    regions_of,
+    similarity_of,
+    structure_map,
+)
 from shelfcam.vision.frame import Frame
 from shelfcam.vision.health import obstruction, scene_shift
-from shelfcam.vision.lighting import LightingResult, lighting_change
-from shelfcam.vision.motion import motion_scores
+from shelfcam.vision.lighting import LIGHT_MIN_BRIGHTNESS, LightingResult, lighting_change
+from shelfcam.vision.motion import change_mask, half_difference, motion_in
 from shelfcam.vision.roi import FULL_FRAME, Region, Rois, roi_mask
 
 # Suggested defaults for the rule engine (documented in docs/vision.md).
@@ -85,6 +93,9 @@ class FrameScores:
         return out
 
 
+_NO_LIGHTING = LightingResult(0.0, False, 0.0, 0.0)
+
+
 def _same_size(a: Frame | None, b: Frame) -> Frame | None:
     return a if a is not None and a.gray.shape == b.gray.shape else None
 
@@ -105,23 +116,33 @@ def analyze(
     empty_ref = _same_size(empty_ref, cur)
 
     sh, sw = cur.small.shape
-    inter = roi_mask(sw, sh, rois.interaction)
     motion, frame_change, noise = 0.0, 1.0, 0.0
-    light = LightingResult(0.0, False, 0.0, 0.0)
+    light = _NO_LIGHTING
     if prev is not None:
-        m = motion_scores(prev, cur, inter)
-        motion, frame_change, noise = m.motion, m.frame_change, m.noise
-        light = lighting_change(prev, cur, roi_mask(sw, sh, FULL_FRAME))
+        diff = half_difference(prev, cur)
+        changed, _thr, sigma = change_mask(prev, cur, diff)
+        motion, frame_change = motion_in(changed, roi_mask(sw, sh, rois.interaction))
+        noise = 2.0 * sigma
+        # Lighting is only examined when at least half the view may have moved brightness.
+        if moved_upper_bound(diff) >= LIGHT_MIN_BRIGHTNESS:
+            light = lighting_change(prev, cur, roi_mask(sw, sh, FULL_FRAME))
 
     delta: float | None = None
     judged: float | None = None
     regions: tuple[Region, ...] = ()
+    inv_small = roi_mask(sw, sh, rois.inventory)
+    # cur is judged against the baseline and the empty reference: its part once.
+    cur_judgeable = (
+        judgeable(cur, inv_small) if baseline is not None or empty_ref is not None else None
+    )
     if baseline is not None:
-        inv_small = roi_mask(sw, sh, rois.inventory)
-        smap = structure_map(baseline, cur, inv_small)
-        res = regions_of(smap, inv_small, sw, sh)
+        smap = structure_map(baseline, cur, inv_small, cur_judgeable)
+        bright = brightness_in(baseline, cur, inv_small, SHADING_MIN_BRIGHTNESS)
+        res = regions_of(
+            smap, inv_small, sw, sh, (baseline, cur) if light_changed(bright) else None
+        )
         delta, judged, regions = res.score, res.judged_fraction, res.regions
-        base_light = lighting_change(baseline, cur, inv_small, smap)
+        base_light = lighting_change(baseline, cur, inv_small, smap, bright)
         if base_light.score > light.score:
             light = base_light
 
@@ -130,7 +151,9 @@ def analyze(
         s = scene_shift(reference, cur)
         shift_dx, shift_dy, shift_conf = s.dx, s.dy, s.confidence
 
-    empty = empty_similarity(cur, empty_ref, rois.inventory) if empty_ref is not None else None
+    empty: float | None = None
+    if empty_ref is not None:
+        empty = similarity_of(structure_map(empty_ref, cur, inv_small, cur_judgeable), inv_small)
     return FrameScores(
         motion=motion,
         frame_change=frame_change,

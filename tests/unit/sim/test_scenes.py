@@ -8,15 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from shelfcam.ingest.jpeg import check_jpeg
 from shelfcam.sim.scenes import SCENARIOS, Scenario, generate
+from shelfcam.sim.timeline import JsonDict
 from shelfcam.vision import (
+    Frame,
     Region,
     Rois,
     analyze,
     empty_similarity,
     frame_from_jpeg,
     inventory_delta,
-    jpeg_info,
 )
 from shelfcam.vision.scores import (
     EMPTY_SIMILARITY_THRESHOLD,
@@ -101,13 +103,15 @@ def _check_labels(sc: Scenario) -> None:
 def test_every_scenario_generates_with_consistent_labels(name: str) -> None:
     sc = generate(name, width=320, height=240)
     assert 10_000 <= sc.timestamps_ms[-1] <= 45_000
-    assert jpeg_info(sc.frames[0]) == (320, 240)
+    info = check_jpeg(sc.frames[0])
+    assert (info.width, info.height) == (320, 240)
     _check_labels(sc)
 
 
 def test_uxga_scenario_resolution() -> None:
     sc = generate("uxga_take", fps=1.0)
-    assert jpeg_info(sc.frames[0]) == (1600, 1200)
+    info = check_jpeg(sc.frames[0])
+    assert (info.width, info.height) == (1600, 1200)
     _check_labels(sc)
 
 
@@ -125,7 +129,7 @@ def _rois(sc: Scenario) -> Rois:
     return Rois(tuple(map(tuple, r["interaction"])), tuple(map(tuple, r["inventory"])))
 
 
-def _events(sc: Scenario, kind: str) -> list[dict[str, object]]:
+def _events(sc: Scenario, kind: str) -> list[JsonDict]:
     return [e for e in sc.labels["events"] if e["event_type"] == kind]
 
 
@@ -136,11 +140,11 @@ def test_vision_sees_stock_changes(name: str) -> None:
     sc = generate(name)
     inv = _rois(sc).inventory
     for ev in _events(sc, "stock_changed"):
-        pre = frame_from_jpeg(sc.frames[int(ev["pre_frame"])])  # type: ignore[call-overload]
-        post = frame_from_jpeg(sc.frames[int(ev["post_frame"])])  # type: ignore[call-overload]
+        pre = frame_from_jpeg(sc.frames[int(ev["pre_frame"])])
+        post = frame_from_jpeg(sc.frames[int(ev["post_frame"])])
         res = inventory_delta(pre, post, inv)
         assert res.score > INVENTORY_DELTA_THRESHOLD
-        truth = Region(**ev["box"])  # type: ignore[arg-type]
+        truth = Region(**ev["box"])
         assert max(r.iou(truth) for r in res.regions) > 0.2
 
 
@@ -186,7 +190,7 @@ def test_vision_interaction_lighting_obstruction_shift_empty() -> None:
     cov = generate("covered")
     c = [frame_from_jpeg(d) for d in cov.frames]
     ev = _events(cov, "camera_obstructed")[0]
-    mid = (int(ev["start_frame"]) + int(ev["end_frame"])) // 2  # type: ignore[call-overload]
+    mid = (int(ev["start_frame"]) + int(ev["end_frame"])) // 2
     assert s_obs(c, mid, rois) >= OBSTRUCTION_THRESHOLD
     assert s_obs(c, 0, rois) < OBSTRUCTION_THRESHOLD
 
@@ -204,7 +208,7 @@ def test_vision_interaction_lighting_obstruction_shift_empty() -> None:
     assert empty_similarity(e[-1], ref, inv) >= EMPTY_SIMILARITY_THRESHOLD
 
 
-def s_obs(frames: list, i: int, rois: Rois) -> float:  # type: ignore[type-arg]
+def s_obs(frames: list[Frame], i: int, rois: Rois) -> float:
     return analyze(
         frames[i], prev=None, baseline=None, reference=None, empty_ref=None, rois=rois
     ).obstruction

@@ -4,17 +4,10 @@ import numpy as np
 import pytest
 import simplejpeg
 
+from shelfcam import polygons
 from shelfcam.errors import InvalidInput
-from shelfcam.vision import (
-    FULL_FRAME,
-    Region,
-    decode_gray,
-    jpeg_complete,
-    jpeg_info,
-    parse_polygon,
-    polygon,
-    roi_mask,
-)
+from shelfcam.ingest.jpeg import check_jpeg
+from shelfcam.vision import FULL_FRAME, Polygon, Region, decode_gray, roi_mask
 
 
 def _jpeg(w: int, h: int) -> bytes:
@@ -36,23 +29,17 @@ def _jpeg(w: int, h: int) -> bytes:
 )
 def test_decode_scales_to_analysis_size(size: tuple[int, int], analysis: tuple[int, int]) -> None:
     data = _jpeg(*size)
-    assert jpeg_info(data) == size
+    info = check_jpeg(data)
+    assert (info.width, info.height) == size
     g = decode_gray(data)
     assert g.dtype == np.uint8 and g.ndim == 2
     assert (g.shape[1], g.shape[0]) == analysis
 
 
 def test_bad_jpeg_is_invalid_input() -> None:
-    with pytest.raises(InvalidInput):
-        jpeg_info(b"not a jpeg")
-    with pytest.raises(InvalidInput):
-        decode_gray(b"\xff\xd8\xff\xe0garbage")
-
-
-def test_truncated_jpeg_lacks_end_marker() -> None:
-    data = _jpeg(64, 48)
-    assert jpeg_complete(data)
-    assert not jpeg_complete(data[: len(data) // 2])
+    for bad in (b"not a jpeg", b"\xff\xd8\xff\xe0garbage"):
+        with pytest.raises(InvalidInput):
+            decode_gray(bad)
 
 
 @pytest.mark.parametrize(
@@ -64,23 +51,20 @@ def test_truncated_jpeg_lacks_end_marker() -> None:
         (((0.0, 0.0), (1.0, 0.0), (0.0, 1.0)), 0.5),
     ],
 )
-def test_roi_mask_area_matches_polygon(
-    poly: tuple[tuple[float, float], ...], fraction: float
-) -> None:
+def test_roi_mask_area_matches_polygon(poly: Polygon, fraction: float) -> None:
     m = roi_mask(160, 120, poly)
     assert m.fraction == pytest.approx(fraction, abs=0.02)
     assert m.crop.shape == (m.y1 - m.y0, m.x1 - m.x0)
+    assert m.is_box == bool((m.crop == 255).all())
     assert roi_mask(160, 120, poly) is m  # cached
     assert not m.mask.flags.writeable
 
 
-def test_polygon_parsing_and_validation() -> None:
-    assert parse_polygon("0,0 1,0 1,1") == ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0))
-    for bad in ("0,0 1,0", "0,0 1,0 1,2", "a,b c,d e,f"):
-        with pytest.raises(InvalidInput):
-            parse_polygon(bad)
-    with pytest.raises(InvalidInput):
-        polygon([(0.0, 0.0, 1.0), (1.0, 0.0), (1.0, 1.0)])
+def test_masks_take_the_shared_validated_polygons() -> None:
+    # ROIs come from shelfcam.polygons (the CLI and database form); vision rasterises them.
+    poly: Polygon = polygons.parse("0,0 0.5,0 0.5,1 0,1")
+    assert roi_mask(160, 120, poly).fraction == pytest.approx(0.5, abs=0.02)
+    assert roi_mask(160, 120, polygons.validate(list(FULL_FRAME))).area == 160 * 120
 
 
 @pytest.mark.parametrize(

@@ -182,12 +182,27 @@ def test_scene_shift_recovers_translation(dx: int, dy: int) -> None:
     ref = big[60:180, 80:240]  # 160 x 120 view
     cur = big[60 - dy : 180 - dy, 80 - dx : 240 - dx]  # content moves by (dx, dy)
     s = scene_shift(make_frame(np.ascontiguousarray(ref)), make_frame(np.ascontiguousarray(cur)))
-    # Documented accuracy: sub-pixel peak location at 1/4 of the analysis resolution reads
-    # up to ~25 % short (plus about a pixel); the direction is right.
+    # Coarse bound for big knocks too (16 px is 3 px of the 32x24 view); the sub-pixel
+    # accuracy is tested below.
     assert s.dx == pytest.approx(dx, rel=0.3, abs=1.0)
     assert s.dy == pytest.approx(dy, rel=0.3, abs=1.0)
     assert s.confidence >= SHIFT_MIN_CONFIDENCE
     assert (s.magnitude >= SHIFT_THRESHOLD_PX) == (dx != 0 or dy != 0)
+
+
+def test_scene_shift_is_sub_pixel_accurate() -> None:
+    # Small knocks over many textures: within about a pixel of the truth on each axis
+    # (phase correlation of 32x24 views, sub-pixel from the peak's larger neighbour).
+    errors = []
+    for seed in range(10):
+        big = textured(seed, 400, 300)
+        ref = make_frame(np.ascontiguousarray(big[60:180, 80:240]))
+        for dx, dy in [(1, 0), (0, 1), (2, 2), (3, -1), (4, 0), (0, -6), (8, 0)]:
+            cur = big[60 - dy : 180 - dy, 80 - dx : 240 - dx]
+            s = scene_shift(ref, make_frame(np.ascontiguousarray(cur)))
+            errors += [abs(s.dx - dx), abs(s.dy - dy)]
+    assert max(errors) <= 1.25
+    assert float(np.mean(errors)) <= 0.5
 
 
 def test_empty_similarity() -> None:
