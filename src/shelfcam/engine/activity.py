@@ -67,7 +67,7 @@ def idle(b: Builder) -> None:
         # refresh it from this frame, and treat the next change without a hand as lighting.
         if b.state.lighting_since is None:
             b.trace.append("lighting_change_ignored")
-        b.state = b.state.evolve(lighting_since=b.state.lighting_since or t)
+        b.state = b.state.evolve(lighting_since=b.state.lighting_since or t, reference_stale=True)
         return
     if s.motion >= th.interaction_threshold:
         start_interaction(b, None)
@@ -255,6 +255,9 @@ def _settle(b: Builder, ep: Episode) -> None:
         b.state = b.state.evolve(episode=ep)
     assert ep.confirm_from is not None
     if (t - ep.confirm_from).total_seconds() < th.change_persist_seconds:
+        # An emptied shelf is confirmed on its own clock, while the change still persists.
+        if b.state.empty is None:
+            emit.judge_empty(b)
         return
     emit.episode_stock(b, ep, delta, "change_persisted")
     b.take_baseline()

@@ -118,9 +118,11 @@ class Builder:
         due = st.reference_at is None or (
             (t - st.reference_at).total_seconds() >= th.reference_refresh_seconds
         )
-        if calm and due and mark is None:
+        # After the view was covered or dark, the first calm view is the new reference
+        # (light falls differently; a camera moved while covered is not detected).
+        if mark is None and st.shift is None and (st.reference_stale or (calm and due)):
             self.take_reference = True
-            self.state = st.evolve(reference_at=t)
+            self.state = st.evolve(reference_at=t, reference_stale=False)
 
     def result(self) -> Step:
         return Step(

@@ -26,7 +26,13 @@ def obstruction(b: Builder) -> bool:
         if (t - since).total_seconds() < th.obstruction_seconds:
             return False
         key = b.key("camera_obstructed")
-        trace = ("obstruction_confirmed", "event_emitted")
+        # Went dark right after the light changed: the lights went off, nobody covered it.
+        dark = st.lighting_since is not None and (since - st.lighting_since).total_seconds() < 5
+        trace = (
+            "lighting_change_ignored" if dark else "view_covered",
+            "obstruction_confirmed",
+            "event_emitted",
+        )
         b.trace += trace
         b.events.append(
             EventOut(
@@ -35,7 +41,15 @@ def obstruction(b: Builder) -> bool:
                 started_at=since,
                 ended_at=None,
                 confidence=confidence(s.obstruction, th.obstruction_threshold / 2),
-                details=details(b.config, b.obs.capture_id, scores=b.scores(), trace=trace),
+                details={
+                    **details(
+                        b.config,
+                        b.obs.capture_id,
+                        scores=b.scores(brightness=s.brightness),
+                        trace=trace,
+                    ),
+                    "cause": "dark" if dark else "covered",
+                },
             )
         )
         b.state = st.evolve(
@@ -59,6 +73,7 @@ def obstruction(b: Builder) -> bool:
         obstructed_since=None,
         clear_run=0,
         clear_since=None,
+        reference_stale=True,
         mode="settling" if st.baseline else "rebasing",
         episode=episode if st.baseline else None,
     )
@@ -67,8 +82,10 @@ def obstruction(b: Builder) -> bool:
 
 def shift(b: Builder) -> None:
     s, st, th, t = b.obs.scores, b.state, b.th, b.t
-    if st.stable_run == 0:
-        return  # judge the camera's position on still frames only
+    if st.stable_run == 0 or s.obstruction >= th.obstruction_threshold / 2:
+        return  # judge the camera's position on still, visible frames only (not in the dark)
+    if st.reference_stale and st.shift is None:
+        return  # the reference is about to be re-taken (after darkness or a light change)
     sure = s.shift_confidence >= th.shift_min_confidence
     moved = sure and s.shift_px >= th.shift_threshold_px
     if st.shift is not None:

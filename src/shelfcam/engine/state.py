@@ -98,6 +98,7 @@ class EngineState:
     shifted_since: datetime | None = None
     shift: OpenEvent | None = None
     reference_at: datetime | None = None
+    reference_stale: bool = False
     # empty shelf
     empty_run: int = 0
     empty_since: datetime | None = None
