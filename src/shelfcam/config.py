@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -74,6 +74,29 @@ class Settings(BaseSettings):
         "not trusted, a retry without seq within it is a duplicate, and an unreferenced "
         "staging frame older than this is deleted.",
     )
+    capture_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36500,
+        description="Unset (the default): captures rows are kept forever. Set: retention "
+        "deletes captures rows older than this whose frame is gone (class 'discarded'); "
+        "event_images rows that pointed at them keep their own file path. Events are "
+        "never deleted.",
+    )
+    retention_hour: int = Field(
+        default=3,
+        ge=0,
+        le=23,
+        description="Hour of the day (UTC) of the nightly retention run, started by "
+        "`shelfcam serve` and `shelfcam worker`.",
+    )
+    retention_files_per_second: int = Field(
+        default=5000,
+        ge=10,
+        le=1_000_000,
+        description="Most files retention deletes per second, so a big cleanup leaves the "
+        "disk to ingest (50,000 files take 10 s at the default).",
+    )
     max_frame_bytes: int = Field(
         default=2 * 1024 * 1024,
         ge=16 * 1024,
@@ -97,6 +120,15 @@ class Settings(BaseSettings):
         ge=0,
         le=10_000_000,
         description="Ingest refuses frames with 507 when the data dir has less free space (MiB).",
+    )
+    disk_guard_free_mb: int = Field(
+        default=500,
+        ge=0,
+        le=10_000_000,
+        description="Below this much free space in the data dir (MiB) the disk guard deletes "
+        "the oldest event frames until it is back above; it must exceed "
+        "SHELFCAM_MIN_FREE_DISK_MB so frames are freed before ingest refuses any. 0 turns "
+        "the guard off.",
     )
     idle_interval_ms: int = Field(
         default=1000,
@@ -157,6 +189,17 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must start with postgresql:// (e.g. postgresql://user@host:5432/db)")
+        return value
+
+    @field_validator("disk_guard_free_mb")
+    @classmethod
+    def _guard_above_ingest_floor(cls, value: int, info: ValidationInfo) -> int:
+        floor = info.data.get("min_free_disk_mb")
+        if value and floor is not None and value <= floor:
+            raise ValueError(
+                f"must be 0 (off) or more than SHELFCAM_MIN_FREE_DISK_MB ({floor}), so the "
+                "guard frees space before ingest refuses frames"
+            )
         return value
 
     @property
