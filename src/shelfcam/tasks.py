@@ -76,7 +76,10 @@ def build_queue(analyzer: Analyzer, retention: Retention | None = None) -> procr
 
     @app.periodic(cron=f"0 {analyzer.settings.retention_hour} * * *", periodic_id="nightly")
     @app.task(
-        name=queue.RETENTION_TASK, queue=queue.MAINTENANCE_QUEUE, queueing_lock=queue.RETENTION_TASK
+        name=queue.RETENTION_TASK,
+        queue=queue.MAINTENANCE_QUEUE,
+        queueing_lock=queue.RETENTION_TASK,
+        retry=procrastinate.RetryStrategy(max_attempts=3, wait=300),
     )
     async def retention_run(timestamp: int) -> None:
         """The nightly retention run (docs/retention.md)."""

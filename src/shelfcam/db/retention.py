@@ -350,7 +350,8 @@ async def defer_disk_guard(conn: Conn, queue: str, task: str) -> bool:
             await conn.execute(
                 """
                 SELECT procrastinate_defer_jobs_v1(ARRAY[
-                    ROW(%(queue)s, %(task)s, 0, NULL, %(task)s, '{}'::jsonb, NULL)
+                    ROW(%(queue)s::varchar, %(task)s::varchar, 0, NULL::text, %(task)s::text,
+                        '{}'::jsonb, NULL::timestamptz)
                         ::procrastinate_job_to_defer_v1])
                 """,
                 {"queue": queue, "task": task},
