@@ -1,12 +1,12 @@
 """Retention's file side: deleting at a bounded pace, and the sweep for orphan files.
 
-Files are deleted in a worker thread, a chunk at a time, so neither the event loop (which
-serves ingest in ``shelfcam serve``) nor the disk is monopolised. The orphan sweep walks
-each area, asks the database which row names each file, and lets the pure plan decide;
-just before deleting it asks again. A file under events/ or thumbs/ that no row names is
-deleted only while holding its device's state lock: the analysis worker writes event
-files while holding that lock, before its commit, so a file of a frame being processed
-right now is never taken for an orphan.
+Files are deleted in worker threads (a few at once), a chunk at a time, so neither the
+event loop (which serves ingest in ``shelfcam serve``) nor the disk is monopolised. The
+orphan sweep walks each area, asks the database which row names each file, and lets the
+pure plan decide; just before deleting it asks again. A file under events/ or thumbs/
+that no row names is deleted only while holding its device's state lock: the analysis
+worker writes event files while holding that lock, before its commit, so a file of a
+frame being processed right now is never taken for an orphan.
 """
 
 from __future__ import annotations
@@ -38,12 +38,13 @@ from shelfcam.store import Area, FrameStore, Removed, StoredFile
 log = logging.getLogger(__name__)
 
 OWNER_BATCH = 5000
+THREADS = 4
 LOCKED_BATCH = 200
 """Unclaimed event files deleted per device-lock hold (the worker of that camera waits)."""
 
 
 class Deleter:
-    """Deletes (or, dry, measures) files and folders in a thread, at the pacer's pace."""
+    """Deletes (or, dry, measures) files and folders in threads, at the pacer's pace."""
 
     def __init__(self, store: FrameStore, pacer: Pacer, *, dry_run: bool) -> None:
         self.store = store
@@ -61,11 +62,19 @@ class Deleter:
         total = Removed()
         step = self.pacer.chunk
         for start in range(0, len(uris), step):
-            removed, errors = await asyncio.to_thread(
-                self._chunk, uris[start : start + step], remove
+            chunk = uris[start : start + step]
+            # A few threads at once: unlinking waits on the disk (metadata writes), and
+            # several in flight go several times faster than one on SSDs and virtual
+            # disks; the pacer still bounds the rate.
+            done = await asyncio.gather(
+                *(
+                    asyncio.to_thread(self._chunk, chunk[i::THREADS], remove)
+                    for i in range(min(THREADS, len(chunk)))
+                )
             )
+            removed = sum((r for r, _ in done), Removed())
             total += removed
-            self.errors += errors
+            self.errors += sum(e for _, e in done)
             if not self.dry_run and removed.files:
                 await self.pacer.spend(removed.files)
         return total

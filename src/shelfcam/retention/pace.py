@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 MAX_CHUNK = 500
+BURST_SECONDS = 1.0
 
 
 class Pacer:
@@ -33,10 +34,12 @@ class Pacer:
         return max(1, min(MAX_CHUNK, int(self.per_second // 10)))
 
     async def spend(self, files: int) -> None:
-        """Account for ``files`` just deleted; wait until the budget allows more. Idle
-        time earns at most one chunk of credit, so the pace holds after a pause too."""
+        """Account for ``files`` just deleted; wait until the budget allows more. Time
+        spent elsewhere (the database work between two batches) earns credit, up to one
+        second's budget, so the pace holds over any second and the deletes overlap the
+        database work instead of adding to it."""
         now = self._clock()
-        earliest = now - self.chunk / self.per_second
+        earliest = now - BURST_SECONDS
         self._due = max(self._due if self._due is not None else earliest, earliest)
         self._due += files / self.per_second
         wait = self._due - now

@@ -67,22 +67,27 @@ def test_pace_holds_the_rate() -> None:
             await pacer.spend(100)
 
     anyio.run(spend)
-    # 5,000 files at 1,000/s: 5 s, less the one chunk of credit at the start
-    assert clock.now - 100.0 == pytest.approx(4.9)
+    # 5,000 files at 1,000/s: 5 s, less the one second of credit at the start
+    assert clock.now - 100.0 == pytest.approx(4.0)
 
 
-def test_idle_time_earns_at_most_one_chunk() -> None:
+def test_time_spent_elsewhere_earns_at_most_a_second() -> None:
     clock = FakeClock()
     pacer = Pacer(1000, clock=clock, sleep=clock.sleep)
 
     async def spend() -> None:
-        await pacer.spend(100)
-        clock.now += 60  # a minute of database work
-        await pacer.spend(100)
-        await pacer.spend(100)
+        await pacer.spend(1000)
+        assert clock.slept == []  # the first second's budget
+        await pacer.spend(500)
+        assert clock.slept == [pytest.approx(0.5)]
+        clock.now += 0.3  # database work: earns 300 files
+        await pacer.spend(300)
+        assert len(clock.slept) == 1
+        clock.now += 60  # a minute elsewhere earns one second, not sixty
+        await pacer.spend(1500)
+        assert clock.slept[-1] == pytest.approx(0.5)
 
     anyio.run(spend)
-    assert sum(clock.slept) == pytest.approx(0.1)
 
 
 def test_pace_must_be_positive() -> None:
