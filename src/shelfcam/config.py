@@ -24,6 +24,8 @@ ENV_PREFIX = "SHELFCAM_"
 CONFIG_ENV = "SHELFCAM_CONFIG"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+MIN_FREE_DEFAULT_MB = 200
+DISK_GUARD_DEFAULT_MB = 500
 
 
 class Settings(BaseSettings):
@@ -116,18 +118,19 @@ class Settings(BaseSettings):
         description="Frames a camera may send at once above the sustained rate.",
     )
     min_free_disk_mb: int = Field(
-        default=200,
+        default=MIN_FREE_DEFAULT_MB,
         ge=0,
         le=10_000_000,
         description="Ingest refuses frames with 507 when the data dir has less free space (MiB).",
     )
     disk_guard_free_mb: int = Field(
-        default=500,
+        default=DISK_GUARD_DEFAULT_MB,
         ge=0,
         le=10_000_000,
         description="Below this much free space in the data dir (MiB) the disk guard deletes "
         "the oldest event frames until it is back above; it must exceed "
-        "SHELFCAM_MIN_FREE_DISK_MB so frames are freed before ingest refuses any. 0 turns "
+        "SHELFCAM_MIN_FREE_DISK_MB so frames are freed before ingest refuses any (left at "
+        "its default below that floor, the guard works to the floor + 300 MiB). 0 turns "
         "the guard off.",
     )
     idle_interval_ms: int = Field(
@@ -195,12 +198,20 @@ class Settings(BaseSettings):
     @classmethod
     def _guard_above_ingest_floor(cls, value: int, info: ValidationInfo) -> int:
         floor = info.data.get("min_free_disk_mb")
-        if value and floor is not None and value <= floor:
+        chosen = value not in (0, DISK_GUARD_DEFAULT_MB)
+        if chosen and floor is not None and value <= floor:
             raise ValueError(
                 f"must be 0 (off) or more than SHELFCAM_MIN_FREE_DISK_MB ({floor}), so the "
                 "guard frees space before ingest refuses frames"
             )
         return value
+
+    @property
+    def disk_guard_floor_mb(self) -> int:
+        """Free space (MiB) the disk guard works to; 0: off. Always above the ingest floor."""
+        if self.disk_guard_free_mb == 0 or self.disk_guard_free_mb > self.min_free_disk_mb:
+            return self.disk_guard_free_mb
+        return self.min_free_disk_mb + DISK_GUARD_DEFAULT_MB - MIN_FREE_DEFAULT_MB
 
     @property
     def embedded_pgdata(self) -> Path:

@@ -373,7 +373,7 @@ async def test_disk_guard_deletes_the_oldest_event_frames_first(
 ) -> None:
     t = now()
     events = [env.seed.event("cam1", t - (5 - i) * HOUR) for i in range(5)]
-    floor = env.settings.disk_guard_free_mb * 1024 * 1024
+    floor = env.settings.disk_guard_floor_mb * 1024 * 1024
 
     def free_bytes() -> int:
         """Short of the floor while the two oldest events still have frames on disk."""

@@ -120,10 +120,10 @@ async def test_ingest_asks_for_the_disk_guard_when_space_runs_low(
 ) -> None:
     token = await new_device(db_url)
     settings = settings_for(db_url, tmp_path / "data")
-    guard = settings.disk_guard_free_mb * 1024 * 1024
+    guard = settings.disk_guard_floor_mb * 1024 * 1024
     async with asgi_client(settings) as (app, client):
         context = app.state.context
-        context.store.free_space = lambda: FreeSpace(10 * guard, guard - 1)  # type: ignore[method-assign]
+        context.store.free_space = lambda: FreeSpace(10 * guard, guard - 1)
         response = await client.post(
             "/api/v1/ingest/frame?seq=1",
             content=jpeg(seed=1),

@@ -98,7 +98,7 @@ async def test_worker_and_retention_side_by_side(db_url: str, tmp_path: Path) ->
 
     assert crashes > 0 and len(summaries) > 1
     assert sum(s.orphan.files for s in summaries) > 0  # it cleaned up while the worker ran
-    statuses = dict(
+    statuses: dict[str, int] = dict(
         psycopg.connect(db_url)
         .execute("SELECT analysis_status, count(*) FROM captures GROUP BY 1")
         .fetchall()

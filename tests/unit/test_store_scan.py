@@ -90,7 +90,7 @@ def test_promote_recreates_a_folder_pruned_under_it(
     event_id = uuid.uuid4()
     folder = tmp_path / store.event_folder_uri("events", "cam1", DAY, event_id)
     real_mkdir = Path.mkdir
-    pruned = []
+    pruned: list[bool] = []
 
     def mkdir_then_prune(self: Path, *args: object, **kwargs: object) -> None:
         real_mkdir(self, *args, **kwargs)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ refuse frames with 507.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -82,7 +83,7 @@ class Ingestor:
         self._last_seen: dict[str, float] = {}
         self._free = 0
         self._free_checked = -FREE_SPACE_EVERY_S
-        self._guard_floor = settings.disk_guard_free_mb * 1024 * 1024
+        self._guard_floor = settings.disk_guard_floor_mb * 1024 * 1024
         self._guard_kicked = -GUARD_KICK_EVERY_S
         self.guard_kick: asyncio.Task[bool] | None = None
         """The latest background request for a disk-guard pass (tests await it)."""
@@ -112,6 +113,14 @@ class Ingestor:
             self._free = self.store.free_space().free_bytes
             self._free_checked = tick
         return self._free
+
+    async def close(self) -> None:
+        """Before the pool closes: drop a disk-guard request still in flight."""
+        kick, self.guard_kick = self.guard_kick, None
+        if kick is not None and not kick.done():
+            kick.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await kick
 
     def _kick_disk_guard(self) -> None:
         """Ask a worker for a disk-guard pass now (in the background; the request itself

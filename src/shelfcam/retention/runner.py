@@ -92,7 +92,7 @@ class Retention:
         self.policy = policy_from(settings)
         self.pool = pool
         self.store = store
-        self.guard_floor = settings.disk_guard_free_mb * MIB
+        self.guard_floor = settings.disk_guard_floor_mb * MIB
         self.free_bytes = free_bytes or (lambda: store.free_space().free_bytes)
         self.pacer = pacer or Pacer(settings.retention_files_per_second)
         self.fault = fault or (lambda point: None)
