@@ -30,8 +30,13 @@ async def try_lock_run(conn: Conn) -> bool:
     return bool(row and row["ok"])
 
 
-async def unlock_run(conn: Conn) -> None:
-    await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (RUN_LOCK_KEY,))
+async def unlock_run(conn: Conn) -> bool:
+    """Release the run lock; False if the connection is gone (and the lock with it)."""
+    try:
+        await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (RUN_LOCK_KEY,))
+    except psycopg.Error:
+        return False
+    return True
 
 
 async def lock_devices(conn: Conn, device_ids: Sequence[str]) -> None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -167,7 +167,6 @@ class Deletions:
     capture_changes: tuple[CaptureChange, ...] = ()
     files: tuple[FileDeletion, ...] = ()
     purge: tuple[uuid.UUID, ...] = ()
-    reasons: dict[str, int] = field(default_factory=dict)
 
     @property
     def released_files(self) -> tuple[str, ...]:
@@ -185,9 +184,6 @@ def plan(rows: Rows, policy: Policy, now: datetime) -> Deletions:
             changes.append(change)
     files = tuple(d for f in rows.files if (d := file_deletion(f, policy, now)) is not None)
     purge = tuple(r.capture_id for r in rows.purge if purgeable(r, policy, now))
-    reasons: dict[str, int] = {}
-    for change in changes:
-        reasons[change.reason] = reasons.get(change.reason, 0) + 1
     return Deletions(
         expired_events=expiry.expired_events,
         expired_images=expiry.expired_images,
@@ -196,7 +192,6 @@ def plan(rows: Rows, policy: Policy, now: datetime) -> Deletions:
         capture_changes=tuple(changes),
         files=files,
         purge=purge,
-        reasons=reasons,
     )
 
 

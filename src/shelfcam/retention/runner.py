@@ -105,7 +105,8 @@ class Retention:
         try:
             yield
         finally:
-            await queries.unlock_run(conn)
+            if not await queries.unlock_run(conn):
+                log.warning("action=retention_unlock_failed reason=connection_lost")
 
     async def run(self, now: datetime, *, dry_run: bool = False, scope: Scope = "full") -> Summary:
         """One retention run at ``now``; ``dry_run`` counts what it would delete and
