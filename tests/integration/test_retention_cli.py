@@ -141,3 +141,55 @@ async def test_ingest_asks_for_the_disk_guard_when_space_runs_low(
         queue.DISK_GUARD_TASK,
     )
     assert jobs == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_the_guard_job_ingest_queues_frees_space_in_a_worker(
+    db_url: str, tmp_path: Path, anyio_backend: str
+) -> None:
+    """Ingest's kick -> a disk_guard job -> a worker runs it -> the oldest frames go."""
+    from shelfcam.db.connect import open_pool
+    from shelfcam.retention.runner import Retention
+
+    await new_device(db_url, "cam1")
+    settings = settings_for(db_url, tmp_path / "data")
+    store = FrameStore(settings.data_dir)
+    seed = Seeder(db_url, store)
+    now = datetime.now(UTC)
+    old = seed.event("cam1", now - timedelta(days=3))
+    new = seed.event("cam1", now - timedelta(hours=1))
+    floor = settings.disk_guard_floor_mb * 1024 * 1024
+
+    def free_bytes() -> int:  # short of the floor while the older event has frames
+        return floor - 1 if (store.root / old.uris["pre"]).exists() else floor
+
+    pool = await open_pool(db_url, size=4)
+    try:
+        async with pool.connection() as conn:
+            from shelfcam.db import retention as queries
+
+            assert await queries.defer_disk_guard(
+                conn, queue.MAINTENANCE_QUEUE, queue.DISK_GUARD_TASK
+            )
+        retention = Retention(settings, pool, store, free_bytes=free_bytes)
+        app = build_queue(Analyzer(settings, pool, store), retention)
+        await app.open_async(pool)
+        try:
+            await app.run_worker_async(
+                queues=[queue.MAINTENANCE_QUEUE], wait=False, install_signal_handlers=False
+            )
+        finally:
+            await app.close_async()
+    finally:
+        await pool.close()
+    assert not any((store.root / uri).exists() for uri in old.uris.values())
+    assert all((store.root / uri).exists() for uri in new.uris.values())
+    jobs: dict[str, int] = dict(
+        psycopg.connect(db_url)
+        .execute("SELECT task_name || ':' || status, count(*) FROM procrastinate_jobs GROUP BY 1")
+        .fetchall()
+    )
+    # (the scheduler also queued this minute's periodic ticks; they ran too)
+    assert jobs[f"{queue.DISK_GUARD_TASK}:succeeded"] >= 1, jobs
+    assert not [k for k in jobs if not k.endswith(":succeeded")], jobs
