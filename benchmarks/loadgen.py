@@ -1,6 +1,11 @@
 """A lean HTTP/1.1 load generator (raw asyncio sockets, keep-alive), run as its own
 process so the client does not share the server's interpreter. Prints one JSON line:
-{"requests", "seconds", "fps", "p50_ms", "p99_ms", "statuses"}."""
+{"requests", "seconds", "fps", "p50_ms", "p99_ms", "statuses"}.
+
+By default each connection sends as fast as it is answered (closed loop: throughput).
+With ``--rate R`` requests are due at a fixed total rate (open loop: latency at a given
+load); a request's latency then counts from when it was due, so a server stall is not
+hidden by the requests it delayed."""
 
 from __future__ import annotations
 
@@ -24,11 +29,19 @@ async def _worker(
     deadline: float,
     latencies: list[float],
     statuses: Counter[int],
+    schedule: tuple[float, float, int] | None = None,
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < deadline:
             seq = next(seqs)
+            due = None
+            if schedule is not None:  # (start, rate, first seq): request n is due at n/rate
+                start, rate, first = schedule
+                due = start + (seq - first) / rate
+                if due >= deadline:
+                    break
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
             request = (
                 f"POST {path}{'&' if '?' in path else '?'}seq={seq} HTTP/1.1\r\n"
                 f"Host: {host}\r\n{headers}Content-Type: image/jpeg\r\n"
@@ -42,14 +55,20 @@ async def _worker(
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":")[1])
             await reader.readexactly(length)
-            latencies.append(time.perf_counter() - started)
+            latencies.append(time.perf_counter() - (started if due is None else due))
             statuses[int(head.split(b" ")[1])] += 1
     finally:
         writer.close()
 
 
 async def run(
-    url: str, token: str | None, body: bytes, concurrency: int, seconds: float, first_seq: int
+    url: str,
+    token: str | None,
+    body: bytes,
+    concurrency: int,
+    seconds: float,
+    first_seq: int,
+    rate: float = 0.0,
 ) -> dict[str, object]:
     host_port, _, path = url.removeprefix("http://").partition("/")
     host, _, port = host_port.partition(":")
@@ -59,9 +78,21 @@ async def run(
     seqs = itertools.count(first_seq)
     started = time.perf_counter()
     deadline = started + seconds
+    schedule = (started, rate, first_seq) if rate > 0 else None
     await asyncio.gather(
         *(
-            _worker(host, int(port), "/" + path, headers, body, seqs, deadline, latencies, statuses)
+            _worker(
+                host,
+                int(port),
+                "/" + path,
+                headers,
+                body,
+                seqs,
+                deadline,
+                latencies,
+                statuses,
+                schedule,
+            )
             for _ in range(concurrency)
         )
     )
@@ -85,6 +116,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--first-seq", type=int, default=0)
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="total requests/s (0: as fast as answered)"
+    )
     args = parser.parse_args()
     result = asyncio.run(
         run(
@@ -94,6 +128,7 @@ def main() -> None:
             args.concurrency,
             args.seconds,
             args.first_seq,
+            args.rate,
         )
     )
     print(json.dumps(result))

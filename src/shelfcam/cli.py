@@ -273,6 +273,19 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if met else 1
 
 
+def cmd_retention_run(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfcam.retention.runner import run_once
+
+    with runtime.database(settings) as url:
+        migrate(url)
+        summary = asyncio.run(run_once(settings, url, dry_run=args.dry_run))
+    if args.json:
+        _print_json(summary.as_json())
+    else:
+        print(summary.text())
+    return 1 if summary.errors else 0
+
+
 def _not_yet(issue: str) -> Handler:
     def handler(args: argparse.Namespace, settings: Settings) -> int:
         raise NotYetAvailable(f"`shelfcam {args.command_name}` arrives with issue {issue}")
@@ -422,19 +435,27 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--since", help="RFC 3339 time, a date, or an age such as 2h or 7d")
     events.add_argument("--json", action="store_true", help="JSON Lines: one event per line")
 
-    retention = _add(sub, "retention", _not_yet("?"), "Retention.", "shelfcam retention run")
+    retention = _add(
+        sub, "retention", _not_yet("?"), "Delete expired frames.", "shelfcam retention run"
+    )
     ret_sub = retention.add_subparsers(
         title="retention commands", metavar="RETENTION_COMMAND", required=True
     )
     rrun = _add(
         ret_sub,
         "run",
-        _not_yet("6/9"),
-        "Delete expired frames now.",
+        cmd_retention_run,
+        "Run retention now: expired event frames, staging frames and debug snapshots, "
+        "orphan files, empty folders (and old captures rows if "
+        "SHELFCAM_CAPTURE_RETENTION_DAYS is set); print what was deleted.",
         "shelfcam retention run --dry-run --json",
     )
-    rrun.add_argument("--dry-run", action="store_true")
-    rrun.add_argument("--json", action="store_true")
+    rrun.add_argument(
+        "--dry-run", action="store_true", help="count what would be deleted; change nothing"
+    )
+    rrun.add_argument(
+        "--json", action="store_true", help="the summary as one JSON object on one line"
+    )
 
     replay = _add(
         sub,

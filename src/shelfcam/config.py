@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -24,6 +24,8 @@ ENV_PREFIX = "SHELFCAM_"
 CONFIG_ENV = "SHELFCAM_CONFIG"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+MIN_FREE_DEFAULT_MB = 200
+DISK_GUARD_DEFAULT_MB = 500
 
 
 class Settings(BaseSettings):
@@ -74,6 +76,29 @@ class Settings(BaseSettings):
         "not trusted, a retry without seq within it is a duplicate, and an unreferenced "
         "staging frame older than this is deleted.",
     )
+    capture_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36500,
+        description="Unset (the default): captures rows are kept forever. Set: retention "
+        "deletes captures rows older than this whose frame is gone (class 'discarded'); "
+        "event_images rows that pointed at them keep their own file path. Events are "
+        "never deleted.",
+    )
+    retention_hour: int = Field(
+        default=3,
+        ge=0,
+        le=23,
+        description="Hour of the day (UTC) of the nightly retention run, started by "
+        "`shelfcam serve` and `shelfcam worker`.",
+    )
+    retention_files_per_second: int = Field(
+        default=5000,
+        ge=10,
+        le=1_000_000,
+        description="Most files retention deletes per second, so a big cleanup leaves the "
+        "disk to ingest (50,000 files take 10 s at the default).",
+    )
     max_frame_bytes: int = Field(
         default=2 * 1024 * 1024,
         ge=16 * 1024,
@@ -93,10 +118,20 @@ class Settings(BaseSettings):
         description="Frames a camera may send at once above the sustained rate.",
     )
     min_free_disk_mb: int = Field(
-        default=200,
+        default=MIN_FREE_DEFAULT_MB,
         ge=0,
         le=10_000_000,
         description="Ingest refuses frames with 507 when the data dir has less free space (MiB).",
+    )
+    disk_guard_free_mb: int = Field(
+        default=DISK_GUARD_DEFAULT_MB,
+        ge=0,
+        le=10_000_000,
+        description="Below this much free space in the data dir (MiB) the disk guard deletes "
+        "the oldest event frames until it is back above; it must exceed "
+        "SHELFCAM_MIN_FREE_DISK_MB so frames are freed before ingest refuses any (left at "
+        "its default below that floor, the guard works to the floor + 300 MiB). 0 turns "
+        "the guard off.",
     )
     idle_interval_ms: int = Field(
         default=1000,
@@ -158,6 +193,25 @@ class Settings(BaseSettings):
         if not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must start with postgresql:// (e.g. postgresql://user@host:5432/db)")
         return value
+
+    @field_validator("disk_guard_free_mb")
+    @classmethod
+    def _guard_above_ingest_floor(cls, value: int, info: ValidationInfo) -> int:
+        floor = info.data.get("min_free_disk_mb")
+        chosen = value not in (0, DISK_GUARD_DEFAULT_MB)
+        if chosen and floor is not None and value <= floor:
+            raise ValueError(
+                f"must be 0 (off) or more than SHELFCAM_MIN_FREE_DISK_MB ({floor}), so the "
+                "guard frees space before ingest refuses frames"
+            )
+        return value
+
+    @property
+    def disk_guard_floor_mb(self) -> int:
+        """Free space (MiB) the disk guard works to; 0: off. Always above the ingest floor."""
+        if self.disk_guard_free_mb == 0 or self.disk_guard_free_mb > self.min_free_disk_mb:
+            return self.disk_guard_free_mb
+        return self.min_free_disk_mb + DISK_GUARD_DEFAULT_MB - MIN_FREE_DEFAULT_MB
 
     @property
     def embedded_pgdata(self) -> Path:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import procrastinate
 
 ANALYZE_TASK = "shelfcam.analyze_capture"
+RETENTION_TASK = "shelfcam.retention_run"
+RETENTION_SWEEP_TASK = "shelfcam.retention_sweep"
+DISK_GUARD_TASK = "shelfcam.disk_guard"
 ANALYSIS_QUEUE = "analysis"
 MAINTENANCE_QUEUE = "maintenance"
 

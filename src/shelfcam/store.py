@@ -115,6 +115,52 @@ def check_uri(uri: str) -> str:
     return uri
 
 
+@dataclass(frozen=True)
+class Removed:
+    """Files removed (or that would be) and the space that frees: a file that has other
+    hard links (an event frame linked to its staging frame) frees nothing."""
+
+    files: int = 0
+    bytes: int = 0
+
+    def __add__(self, other: Removed) -> Removed:
+        return Removed(self.files + other.files, self.bytes + other.bytes)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One file found under an area by :meth:`FrameStore.scan`."""
+
+    uri: str
+    area: Area
+    device_id: str
+    owner_id: uuid.UUID | None
+    """The capture (staging/, debug/) or event (events/, thumbs/) the path names; None for
+    an atomic write's leftover temporary file."""
+    changed_at: float
+    """Latest of mtime and ctime (seconds since the epoch): a hard link or a rename counts
+    as a change, so a frame just promoted to an event never looks old."""
+    size: int
+    links: int
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    files: list[StoredFile]
+    foreign: list[str]
+    """Paths that do not fit the layout: never touched, only reported."""
+
+
+_TEMP = re.compile(r"\.(.+\.jpg)\.[0-9a-f]{8}\.tmp")
+
+
+def _final_of_temp(uri: str) -> str | None:
+    """The URI an atomic write's temporary file was to become, or None."""
+    folder, _, name = uri.rpartition("/")
+    match = _TEMP.fullmatch(name)
+    return f"{folder}/{match.group(1)}" if match else None
+
+
 class FrameStore:
     """Files under one root folder (the data dir)."""
 
@@ -192,11 +238,13 @@ class FrameStore:
         tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
         try:
             try:
-                os.link(source, tmp)
-            except OSError as err:
-                if err.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                _link_or_copy(source, tmp)
+            except FileNotFoundError:
+                if not source.is_file():
                     raise
-                shutil.copyfile(source, tmp)
+                # the (empty) folder was pruned by retention between mkdir and link
+                final.parent.mkdir(parents=True, exist_ok=True)
+                _link_or_copy(source, tmp)
             with tmp.open("rb+") as handle:
                 os.fsync(handle.fileno())
             tmp.replace(final)
@@ -259,10 +307,112 @@ class FrameStore:
                     raise
         return removed
 
+    def _target(self, uri: str) -> Path:
+        """The path of a layout URI, or of an atomic write's temporary file beside one."""
+        final = _final_of_temp(uri)
+        if final is None:
+            return self.path(uri)
+        return self.path(final).with_name(uri.rpartition("/")[2])
+
+    def remove(self, uri: str, *, dry_run: bool = False) -> Removed:
+        """Delete one file (or only measure it, ``dry_run``); nothing if it is gone."""
+        target = self._target(uri)
+        try:
+            info = target.lstat()
+            if not dry_run:
+                target.unlink()
+        except FileNotFoundError:
+            return Removed()
+        return Removed(1, info.st_size if info.st_nlink <= 1 else 0)
+
+    def remove_tree(self, uri: str, *, dry_run: bool = False) -> Removed:
+        """Delete an event folder's files and the folder (or only measure them)."""
+        target = self.path(uri)
+        removed = Removed()
+        try:
+            entries = list(os.scandir(target))
+        except (FileNotFoundError, NotADirectoryError):
+            return removed
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+                if not dry_run:
+                    Path(entry.path).unlink()
+            except FileNotFoundError:
+                continue
+            removed += Removed(1, info.st_size if info.st_nlink <= 1 else 0)
+        if not dry_run:
+            with contextlib.suppress(OSError):  # not empty (a file just written) or gone
+                target.rmdir()
+        return removed
+
+    def scan(self, area: Area) -> ScanResult:
+        """Every file under ``area`` (no symlinks followed), with what its path names."""
+        base = self.root / area
+        files: list[StoredFile] = []
+        foreign: list[str] = []
+        stack: list[tuple[Path, str]] = [(base, area)]
+        while stack:
+            folder, prefix = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for entry in entries:
+                uri = f"{prefix}/{entry.name}"
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((Path(entry.path), uri))
+                    continue
+                found = self._identify(uri, area, entry)
+                if found is None:
+                    foreign.append(uri)
+                else:
+                    files.append(found)
+        return ScanResult(files, foreign)
+
+    def _identify(self, uri: str, area: Area, entry: os.DirEntry[str]) -> StoredFile | None:
+        if not entry.is_file(follow_symlinks=False):
+            return None
+        final = _final_of_temp(uri)
+        try:
+            check_uri(final or uri)
+            info = entry.stat(follow_symlinks=False)
+        except (InvalidInput, FileNotFoundError):
+            return None
+        parts = uri.split("/")
+        owner: uuid.UUID | None = None
+        if final is None:
+            owner = uuid.UUID(parts[3][:-4] if area in ("staging", "debug") else parts[3])
+        return StoredFile(
+            uri=uri,
+            area=area,
+            device_id=parts[1],
+            owner_id=owner,
+            changed_at=max(info.st_mtime, info.st_ctime),
+            size=info.st_size,
+            links=info.st_nlink,
+        )
+
+    def count_empty_dirs(self, area: Area) -> int:
+        """How many folders under ``area`` are empty now (what a dry run reports)."""
+        base = self.root / area
+        if not base.is_dir():
+            return 0
+        return sum(1 for p in base.rglob("*") if p.is_dir() and not any(True for _ in p.iterdir()))
+
     def free_space(self) -> FreeSpace:
         self.root.mkdir(parents=True, exist_ok=True)
         usage = shutil.disk_usage(self.root)
         return FreeSpace(usage.total, usage.free)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError as err:
+        if err.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+            raise
+        shutil.copyfile(source, target)
 
 
 def _fsync_dir(folder: Path) -> None:

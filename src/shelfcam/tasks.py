@@ -1,4 +1,15 @@
-"""Queue tasks and the worker loop: the analysis job per capture and periodic upkeep."""
+"""Queue tasks and the worker loop: the analysis job per capture and periodic upkeep.
+
+Periodic tasks (procrastinate's scheduler runs in every worker, so in ``shelfcam serve``
+and ``shelfcam worker``; each tick is queued once however many workers run):
+
+* retry-stalled (every minute): jobs of dead workers go back to the queue;
+* retention-nightly (SHELFCAM_RETENTION_HOUR, UTC): the full retention run;
+* retention-sweep (every 5 minutes): staging and debug frames nobody needs, and their
+  orphans, so they do not wait for the night;
+* disk-guard (every minute, and queued at once by ingest when it sees free space under
+  SHELFCAM_DISK_GUARD_FREE_MB): oldest event frames deleted until back above the floor.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +18,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import procrastinate
 
@@ -15,6 +27,8 @@ from shelfcam.config import Settings
 from shelfcam.db.connect import open_pool
 from shelfcam.db.types import Pool
 from shelfcam.metrics import Metrics
+from shelfcam.retention.runner import Retention, RetentionBusy
+from shelfcam.retention.summary import Scope
 from shelfcam.store import FrameStore
 from shelfcam.worker import Analyzer, TransientError, process_with_retry_semantics
 
@@ -24,9 +38,11 @@ RETRY_STALLED_TASK = "shelfcam.retry_stalled_jobs"
 STALLED_AFTER_S = 30.0
 
 
-def build_queue(analyzer: Analyzer) -> procrastinate.App:
-    """The procrastinate app with shelfcam's tasks bound to this process's analyzer."""
+def build_queue(analyzer: Analyzer, retention: Retention | None = None) -> procrastinate.App:
+    """The procrastinate app with shelfcam's tasks bound to this process's analyzer (and
+    retention, by default one on the analyzer's settings, pool and store)."""
     app = queue.build_app()
+    keeper = retention or Retention(analyzer.settings, analyzer.pool, analyzer.store)
 
     @app.task(
         name=queue.ANALYZE_TASK,
@@ -51,6 +67,43 @@ def build_queue(analyzer: Analyzer) -> procrastinate.App:
                 "action=job_retried job_id=%s task=%s reason=stalled", job.id, job.task_name
             )
             await app.job_manager.retry_job(job)
+
+    async def run_retention(scope: Scope) -> None:
+        try:
+            await keeper.run(datetime.now(UTC), scope=scope)
+        except RetentionBusy:
+            log.info("action=retention_skipped scope=%s reason=another_run_in_progress", scope)
+
+    @app.periodic(cron=f"0 {analyzer.settings.retention_hour} * * *", periodic_id="nightly")
+    @app.task(
+        name=queue.RETENTION_TASK,
+        queue=queue.MAINTENANCE_QUEUE,
+        queueing_lock=queue.RETENTION_TASK,
+        retry=procrastinate.RetryStrategy(max_attempts=3, wait=300),
+    )
+    async def retention_run(timestamp: int) -> None:
+        """The nightly retention run (docs/retention.md)."""
+        await run_retention("full")
+
+    @app.periodic(cron="*/5 * * * *", periodic_id="sweep")
+    @app.task(
+        name=queue.RETENTION_SWEEP_TASK,
+        queue=queue.MAINTENANCE_QUEUE,
+        queueing_lock=queue.RETENTION_SWEEP_TASK,
+    )
+    async def retention_sweep(timestamp: int) -> None:
+        """Staging and debug frames nobody needs, between nightly runs."""
+        await run_retention("sweep")
+
+    @app.periodic(cron="* * * * *", periodic_id="disk-guard")
+    @app.task(
+        name=queue.DISK_GUARD_TASK,
+        queue=queue.MAINTENANCE_QUEUE,
+        queueing_lock=queue.DISK_GUARD_TASK,
+    )
+    async def disk_guard(timestamp: int = 0) -> None:
+        """Free space above SHELFCAM_DISK_GUARD_FREE_MB (also queued by ingest)."""
+        await keeper.guard(datetime.now(UTC))
 
     return app
 

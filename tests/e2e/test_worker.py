@@ -344,12 +344,14 @@ async def test_privacy_blur_keeps_only_the_shelf_sharp_in_stored_frames(rig: Rig
     async with connection(rig.db_url) as conn:
         token = (await devices.add_device(conn, "private", inventory_roi=inventory)).token
         await devices.set_config(conn, "private", privacy_blur=True)
-    ids = await upload(rig.client, token, scene_frames("take_item"),
-                       datetime.now(UTC) - timedelta(minutes=1))
+    ids = await upload(
+        rig.client, token, scene_frames("take_item"), datetime.now(UTC) - timedelta(minutes=1)
+    )
     originals = {}
     with psycopg.connect(rig.db_url) as conn:
         for capture_id, uri in conn.execute(
-                "SELECT capture_id, storage_uri FROM captures WHERE device_id = 'private'"):
+            "SELECT capture_id, storage_uri FROM captures WHERE device_id = 'private'"
+        ):
             originals[str(capture_id)] = (rig.data_dir / uri).read_bytes()
     await process_all(Analyzer(rig.settings, rig.pool, FrameStore(rig.data_dir)), ids)
     with psycopg.connect(rig.db_url) as conn:

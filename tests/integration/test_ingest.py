@@ -58,7 +58,12 @@ class Api:
         return count(self.db_url, "SELECT count(*) FROM captures")
 
     def jobs(self) -> int:
-        return count(self.db_url, "SELECT count(*) FROM procrastinate_jobs")
+        """Analysis jobs (ingest may also queue a disk-guard job when space runs low)."""
+        return count(
+            self.db_url,
+            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = %s",
+            queue.ANALYZE_TASK,
+        )
 
     def staging_files(self) -> list[Path]:
         return files_under(self.data_dir / "staging")

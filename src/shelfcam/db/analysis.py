@@ -117,6 +117,7 @@ async def release_staging(conn: Conn, capture_ids: list[uuid.UUID]) -> list[str]
         ), kept AS (
             SELECT DISTINCT ON (capture_id) capture_id, derived_storage_uri FROM event_images
             WHERE capture_id = ANY(%(ids)s) AND derived_storage_uri IS NOT NULL
+              AND expired_at IS NULL  -- a copy retention has deleted is no copy
             ORDER BY capture_id, created_at
         )
         UPDATE captures c SET

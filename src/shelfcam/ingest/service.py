@@ -10,10 +10,17 @@ When the admin UI has asked for a snapshot (``device_state.snapshot_requested_at
 by the same statement that inserts the capture), the new frame is also copied to
 ``debug/<device>/<date>/<id>.jpg`` as a capture of its own (class ``debug``, analysis
 ``skipped``) and the request is cleared; the ROI editor draws on it.
+
+Ingest never deletes frames to make room: when free space falls under
+SHELFCAM_DISK_GUARD_FREE_MB it queues the disk-guard job (at most every few seconds, in
+the background) and a worker frees space; only under SHELFCAM_MIN_FREE_DISK_MB does it
+refuse frames with 507.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -26,6 +33,7 @@ import psycopg
 from shelfcam import queue
 from shelfcam.config import Settings
 from shelfcam.db import captures as capture_queries
+from shelfcam.db import retention as retention_queries
 from shelfcam.db.connect import translate_errors_async
 from shelfcam.db.types import Conn, Pool, Row
 from shelfcam.errors import InsufficientStorage, RateLimited, ShelfcamError
@@ -40,6 +48,7 @@ log = logging.getLogger(__name__)
 
 LAST_SEEN_EVERY_S = 5.0
 FREE_SPACE_EVERY_S = 1.0
+GUARD_KICK_EVERY_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,10 @@ class Ingestor:
         self._last_seen: dict[str, float] = {}
         self._free = 0
         self._free_checked = -FREE_SPACE_EVERY_S
+        self._guard_floor = settings.disk_guard_floor_mb * 1024 * 1024
+        self._guard_kicked = -GUARD_KICK_EVERY_S
+        self.guard_kick: asyncio.Task[bool] | None = None
+        """The latest background request for a disk-guard pass (tests await it)."""
 
     def admit(self, device_id: str) -> None:
         """Refuse early (before reading the body) on rate limit or a full disk."""
@@ -89,7 +102,10 @@ class Ingestor:
                 headers={"Retry-After": str(max(1, round(wait + 0.5)))},
             )
         floor = self.settings.min_free_disk_mb * 1024 * 1024
-        if floor and self._free_bytes() < floor:
+        free = self._free_bytes() if floor or self._guard_floor else 0
+        if self._guard_floor and free < self._guard_floor:
+            self._kick_disk_guard()
+        if floor and free < floor:
             raise InsufficientStorage(
                 f"less than {self.settings.min_free_disk_mb} MiB free in the data dir",
                 headers={"Retry-After": "60"},
@@ -102,6 +118,39 @@ class Ingestor:
             self._free = self.store.free_space().free_bytes
             self._free_checked = tick
         return self._free
+
+    async def close(self) -> None:
+        """Before the pool closes: drop a disk-guard request still in flight."""
+        kick, self.guard_kick = self.guard_kick, None
+        if kick is not None and not kick.done():
+            kick.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await kick
+
+    def _kick_disk_guard(self) -> None:
+        """Ask a worker for a disk-guard pass now (in the background; the request itself
+        only queues a job, and at most every GUARD_KICK_EVERY_S)."""
+        tick = time.monotonic()
+        if tick - self._guard_kicked < GUARD_KICK_EVERY_S:
+            return
+        self._guard_kicked = tick
+        self.guard_kick = asyncio.get_running_loop().create_task(self._queue_disk_guard())
+
+    async def _queue_disk_guard(self) -> bool:
+        try:
+            async with self.pool.connection() as conn:
+                queued = await retention_queries.defer_disk_guard(
+                    conn, queue.MAINTENANCE_QUEUE, queue.DISK_GUARD_TASK
+                )
+        except psycopg.Error as err:
+            log.warning("action=disk_guard_kick_failed error=%s", type(err).__name__)
+            return False
+        log.info(
+            "action=disk_guard_requested free_mb=%d queued=%s",
+            self._free // (1024 * 1024),
+            str(queued).lower(),
+        )
+        return queued
 
     def _directive(self, now: datetime, row: Row | None) -> Directive:
         return directive(

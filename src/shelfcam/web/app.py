@@ -52,6 +52,8 @@ def create_app(settings: Settings, database_url: str, *, with_worker: bool = Fal
                     )
                 yield
         finally:
+            if context.ingestor is not None:
+                await context.ingestor.close()
             context.ingestor = None
             await pool.close()
             context.pool = None
