@@ -43,11 +43,18 @@ async def test_worker_and_retention_side_by_side(db_url: str, tmp_path: Path) ->
     settings = settings_for(
         db_url, tmp_path / "data", retention_files_per_second=1_000_000, rate_limit_fps=1000
     )
-    start = datetime.now(UTC) - timedelta(milliseconds=scenario.timestamps_ms[-1] + 1000)
+    start = datetime.now(UTC) - timedelta(milliseconds=scenario.timestamps_ms[-1] + 12_000)
     async with asgi_client(settings) as (app, client):
         context = app.state.context
         captures: list[uuid.UUID] = []
-        for seq, (data, ms) in enumerate(zip(scenario.frames, scenario.timestamps_ms, strict=True)):
+        # The view stays as it is for 10 s after the scene (the change must persist).
+        step_ms = scenario.timestamps_ms[-1] - scenario.timestamps_ms[-2]
+        frames = [*scenario.frames, *[scenario.frames[-1]] * 40]
+        times = [
+            *scenario.timestamps_ms,
+            *(scenario.timestamps_ms[-1] + step_ms * k for k in range(1, 41)),
+        ]
+        for seq, (data, ms) in enumerate(zip(frames, times, strict=True)):
             taken = start + timedelta(milliseconds=ms)
             response = await client.post(
                 URL,
