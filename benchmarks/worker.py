@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.e2e.processes import free_port  # noqa: E402
 
+from benchmarks.common import wait_ready  # noqa: E402
 from shelfcam import runtime  # noqa: E402
 from shelfcam.config import load_settings  # noqa: E402
 from shelfcam.db.connect import connection  # noqa: E402
@@ -62,18 +63,6 @@ def camera_frames(index: int, repeat: int) -> list[bytes]:
     scene = generate(SCENES[index % len(SCENES)], seed=index)
     frames = list(scene.frames) + [scene.frames[-1]] * (TAIL_S * FPS)
     return frames * repeat
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(600):
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer")
 
 
 def upload(base: str, token: str, frames: list[bytes], boot: str, paced: bool) -> None:
@@ -192,7 +181,7 @@ def throughput(root: Path, frames: list[list[bytes]], processes: int, concurrenc
         env = serve_env(url, root, port)
         api = subprocess.Popen([sys.executable, "-m", "shelfcam", "api"], env=env)
         try:
-            wait_http(f"http://127.0.0.1:{port}/healthz", api)
+            wait_ready(f"http://127.0.0.1:{port}/healthz", api)
             send_all(f"http://127.0.0.1:{port}", tokens, frames, paced=False)
         finally:
             api.terminate()
@@ -211,7 +200,7 @@ def latency(root: Path, frames: list[list[bytes]]) -> list[float]:
             [sys.executable, "-m", "shelfcam", "serve"], env=serve_env(url, root, port)
         )
         try:
-            wait_http(f"http://127.0.0.1:{port}/healthz", serve)
+            wait_ready(f"http://127.0.0.1:{port}/healthz", serve)
             send_all(f"http://127.0.0.1:{port}", tokens, frames, paced=True)
             while queued(url):
                 time.sleep(0.2)  # polling the database for a condition

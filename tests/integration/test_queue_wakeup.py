@@ -15,7 +15,9 @@ def _job(conn: psycopg.Connection[tuple[object, ...]], lock: str | None, status:
         (lock, status),
     ).fetchone()
     assert row is not None
-    return int(row[0])
+    job_id = row[0]
+    assert isinstance(job_id, int)
+    return job_id
 
 
 def _drain(listener: psycopg.Connection[tuple[object, ...]]) -> list[dict[str, object]]:
