@@ -115,18 +115,20 @@ def test_add_a_camera_draw_its_rois_over_a_snapshot_and_save(
         expect(card).to_contain_text("firmware 1.2.0")
         shot(page, "devices", tmp_path)
 
-        # The ROI editor: ask the camera for a snapshot; its next frame becomes the picture.
+        # The ROI editor: ask the camera for a snapshot; it becomes the picture.
         card.get_by_role("link", name="Edit ROIs").click()
         expect(page).to_have_url(f"{base}/devices/pantry/roi")
         expect(page.get_by_text("no picture yet")).to_be_visible()
         page.get_by_role("button", name="Ask the camera for a snapshot").click()
         expect(page.locator("#snapshot-wait")).to_be_visible()
-        sent = page.request.post(
-            f"{base}/api/v1/ingest/frame?seq=2",
-            data=shelf_jpeg("post"),
-            headers={"Content-Type": "image/jpeg", "Authorization": f"Bearer {token}"},
-        )
-        assert sent.json()["snapshot_requested"] is True
+        # The camera's next frame is told to send the snapshot; the one after is kept.
+        for seq, expected in ((2, True), (3, False)):
+            sent = page.request.post(
+                f"{base}/api/v1/ingest/frame?seq={seq}",
+                data=shelf_jpeg("post"),
+                headers={"Content-Type": "image/jpeg", "Authorization": f"Bearer {token}"},
+            )
+            assert sent.json()["snapshot_requested"] is expected
         snapshot = page.locator("img[src^='/snapshots/']")
         expect(snapshot).to_be_visible(timeout=10_000)
         page.wait_for_function(
@@ -164,11 +166,12 @@ def test_add_a_camera_draw_its_rois_over_a_snapshot_and_save(
         page.set_viewport_size({"width": 390, "height": 844})
         page.get_by_role("button", name="Ask the camera for a snapshot").click()
         expect(page.locator("#snapshot-wait")).to_be_visible()
-        page.request.post(
-            f"{base}/api/v1/ingest/frame?seq=3",
-            data=shelf_jpeg("post", seed=4),
-            headers={"Content-Type": "image/jpeg", "Authorization": f"Bearer {token}"},
-        )
+        for seq in (4, 5):  # told, then taken
+            page.request.post(
+                f"{base}/api/v1/ingest/frame?seq={seq}",
+                data=shelf_jpeg("post", seed=4),
+                headers={"Content-Type": "image/jpeg", "Authorization": f"Bearer {token}"},
+            )
         expect(page.locator("img[src^='/snapshots/']")).to_be_visible(timeout=10_000)
         page.wait_for_function(
             "() => { const i = document.querySelector(\"img[src^='/snapshots/']\");"

@@ -1,4 +1,5 @@
-"""A snapshot the admin UI asks for: the next new frame is also kept as a debug capture."""
+"""A snapshot the admin UI asks for: announced in the response to the camera's next frame,
+then the frame after that is also kept as a debug capture."""
 
 from __future__ import annotations
 
@@ -62,9 +63,13 @@ async def test_requested_snapshot_keeps_one_debug_copy_and_clears_the_request(
 ) -> None:
     http, token = client
     _request_snapshot(db_url)
+    told = await _send(http, token, None if seq is None else seq - 1, seed=0)
+    assert told.status_code == 201
+    assert told.json()["snapshot_requested"] is True  # the camera is asked for it
+    assert _debug_rows(db_url) == []
     first = await _send(http, token, seq, seed=1)
     assert first.status_code == 201
-    assert first.json()["snapshot_requested"] is True
+    assert first.json()["snapshot_requested"] is False  # taken: nothing more to send
     rows = _debug_rows(db_url)
     assert len(rows) == 1
     snap_id, uri, storage_class, status, meta, width, height, device_seq, sha = rows[0]
@@ -83,9 +88,9 @@ async def test_requested_snapshot_keeps_one_debug_copy_and_clears_the_request(
     store.check_uri(uri)
     kept = tmp_path / "data" / uri
     assert kept.read_bytes() == jpeg(seed=1)
-    # The original is queued for analysis as always; the copy is not.
-    assert count(db_url, "SELECT count(*) FROM captures WHERE analysis_status = 'queued'") == 1
-    assert count(db_url, "SELECT count(*) FROM procrastinate_jobs") == 1
+    # The originals are queued for analysis as always; the copy is not.
+    assert count(db_url, "SELECT count(*) FROM captures WHERE analysis_status = 'queued'") == 2
+    assert count(db_url, "SELECT count(*) FROM procrastinate_jobs") == 2
     assert (
         count(db_url, "SELECT count(*) FROM device_state WHERE snapshot_requested_at IS NULL") == 1
     )
@@ -115,9 +120,14 @@ async def test_a_retry_is_not_taken_as_the_snapshot(
     assert (await _send(http, token, 1, seed=1)).status_code == 201
     _request_snapshot(db_url)
     retry = await _send(http, token, 1, seed=1)
-    assert retry.status_code == 200  # a duplicate: nothing new is kept
+    assert retry.status_code == 200  # a duplicate: neither announced nor kept
+    assert retry.json()["snapshot_requested"] is True
+    assert (await _send(http, token, 2, seed=2)).json()["snapshot_requested"] is True
     assert _debug_rows(db_url) == []
-    assert (await _send(http, token, 2, seed=2)).status_code == 201
+    retry = await _send(http, token, 2, seed=2)
+    assert retry.status_code == 200
+    assert _debug_rows(db_url) == []
+    assert (await _send(http, token, 3, seed=3)).status_code == 201
     assert len(_debug_rows(db_url)) == 1
 
 
@@ -126,6 +136,7 @@ async def test_frames_arriving_together_make_one_snapshot(
 ) -> None:
     http, token = client
     _request_snapshot(db_url)
+    await _send(http, token, 100, seed=100)  # announces the request
     responses = await asyncio.gather(*(_send(http, token, seq, seed=seq) for seq in range(6)))
     assert [r.status_code for r in responses] == [201] * 6
     assert len(_debug_rows(db_url)) == 1

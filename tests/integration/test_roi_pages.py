@@ -117,14 +117,15 @@ async def test_event_frame_is_the_picture_until_a_snapshot_arrives(
         assert "HX-Redirect" not in still.headers
         assert 'id="snapshot-wait"' in still.text and "<html" not in still.text
 
-        # The camera's next frame answers the request and is kept as the snapshot.
-        sent = await web.client.post(
-            "/api/v1/ingest/frame",
-            content=jpeg(seed=5),
-            params={"seq": "1"},
-            headers={"Content-Type": "image/jpeg", "Authorization": f"Bearer {token}"},
-        )
-        assert sent.json()["snapshot_requested"] is True
+        # The camera's next frame is told to send the snapshot; the one after is kept.
+        for seq, expected in (("1", True), ("2", False)):
+            sent = await web.client.post(
+                "/api/v1/ingest/frame",
+                content=jpeg(seed=5),
+                params={"seq": seq},
+                headers={"Content-Type": "image/jpeg", "Authorization": f"Bearer {token}"},
+            )
+            assert sent.json()["snapshot_requested"] is expected
         done = await web.client.get(poll_url, headers={"HX-Request": "true"})
         assert done.headers["HX-Redirect"] == "/devices/pantry/roi"
         page = (await web.client.get("/devices/pantry/roi")).text

@@ -34,7 +34,7 @@ job AS (
     )) AS ids
 )
 SELECT (SELECT capture_id FROM ins) AS capture_id, (SELECT ids FROM job) AS job_ids,
-       s.burst_until, s.snapshot_requested_at
+       s.burst_until, s.snapshot_requested_at, s.snapshot_announced_at
 FROM (SELECT 1) AS one
 LEFT JOIN device_state s ON s.device_id = %(device_id)s
 """
@@ -55,8 +55,9 @@ ORDER BY received_at DESC LIMIT 1
 # the copy must never be mistaken for the original by the retry-by-content check.
 _KEEP_SNAPSHOT = """
 WITH taken AS (
-    UPDATE device_state SET snapshot_requested_at = NULL
+    UPDATE device_state SET snapshot_requested_at = NULL, snapshot_announced_at = NULL
     WHERE device_id = %(device_id)s AND snapshot_requested_at IS NOT NULL
+      AND snapshot_announced_at >= snapshot_requested_at
     RETURNING device_id
 )
 INSERT INTO captures (
@@ -69,7 +70,8 @@ RETURNING capture_id
 """
 
 _DIRECTIVE = """
-SELECT burst_until, snapshot_requested_at FROM device_state WHERE device_id = %s
+SELECT burst_until, snapshot_requested_at, snapshot_announced_at
+FROM device_state WHERE device_id = %s
 """
 
 
@@ -117,6 +119,15 @@ async def insert_and_enqueue(
     row = await cur.fetchone()
     assert row is not None  # the SELECT always yields one row
     return row
+
+
+async def announce_snapshot(conn: Conn, device_id: str, requested_at: datetime) -> None:
+    """The camera has been told (in this response) to send its snapshot next."""
+    await conn.execute(
+        "UPDATE device_state SET snapshot_announced_at = now() "
+        "WHERE device_id = %s AND snapshot_requested_at = %s",
+        (device_id, requested_at),
+    )
 
 
 async def insert_snapshot(

@@ -7,7 +7,9 @@ already received (same device, boot and seq; or, without seq, the same bytes fro
 device within the staging window) returns the original capture and creates nothing.
 
 When the admin UI has asked for a snapshot (``device_state.snapshot_requested_at``, read
-by the same statement that inserts the capture), the new frame is also copied to
+by the same statement that inserts the capture), the response to the camera's next frame
+says ``snapshot_requested: true`` (the request is then *announced*); the frame after that
+(a full-resolution picture from a camera that follows the directive) is also copied to
 ``debug/<device>/<date>/<id>.jpg`` as a capture of its own (class ``debug``, analysis
 ``skipped``) and the request is cleared; the ROI editor draws on it.
 
@@ -25,7 +27,7 @@ import hashlib
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -57,6 +59,8 @@ class IngestResult:
     received_at: datetime
     duplicate: bool
     directive: Directive
+    snapshot_requested_at: datetime | None = None
+    snapshot_announced_at: datetime | None = None
 
 
 @dataclass
@@ -185,8 +189,8 @@ class Ingestor:
                 else:  # one atomic statement, no BEGIN/COMMIT round trips
                     result = await self._record(conn, frame)
                 committed = True
-                if result.directive.snapshot_requested and not result.duplicate:
-                    await self._keep_snapshot(conn, frame, jpeg)
+                if result.snapshot_requested_at is not None and not result.duplicate:
+                    result = await self._snapshot(conn, frame, jpeg, result)
                 await self._touch(conn, device_id, received_at)
         except BaseException:
             if not committed:
@@ -231,7 +235,12 @@ class Ingestor:
             assert existing is not None  # the conflicting row is committed and visible
             return await self._duplicate(conn, frame.device_id, existing, frame.received_at)
         return IngestResult(
-            frame.capture_id, frame.received_at, False, self._directive(frame.received_at, row)
+            frame.capture_id,
+            frame.received_at,
+            False,
+            self._directive(frame.received_at, row),
+            row["snapshot_requested_at"],
+            row["snapshot_announced_at"],
         )
 
     async def _duplicate(
@@ -245,7 +254,21 @@ class Ingestor:
             existing["capture_id"], existing["received_at"], True, self._directive(now, columns)
         )
 
-    async def _keep_snapshot(self, conn: Conn, frame: _Frame, jpeg: bytes) -> None:
+    async def _snapshot(
+        self, conn: Conn, frame: _Frame, jpeg: bytes, result: IngestResult
+    ) -> IngestResult:
+        """A snapshot is pending: announce it (this response tells the camera to send its
+        snapshot next), or, once announced, keep this frame as the snapshot."""
+        requested, announced = result.snapshot_requested_at, result.snapshot_announced_at
+        assert requested is not None
+        if announced is None or announced < requested:
+            await capture_queries.announce_snapshot(conn, frame.device_id, requested)
+            return result
+        if not await self._keep_snapshot(conn, frame, jpeg):
+            return result
+        return replace(result, directive=replace(result.directive, snapshot_requested=False))
+
+    async def _keep_snapshot(self, conn: Conn, frame: _Frame, jpeg: bytes) -> bool:
         """The admin UI asked for a snapshot: keep a copy of this frame under debug/ as
         its own capture (class debug, analysis skipped) and clear the request. Only on
         request, so the fast path's cost is unchanged otherwise. A failure here leaves
@@ -275,16 +298,17 @@ class Ingestor:
             log.warning(
                 "action=snapshot_failed device=%s error=%s", frame.device_id, type(err).__name__
             )
-            return
+            return False
         if not kept:  # another frame of this device took the request first
             self.store.delete(uri)
-            return
+            return False
         log.info(
             "action=snapshot_kept device=%s capture_id=%s snapshot_id=%s",
             frame.device_id,
             frame.capture_id,
             snapshot_id,
         )
+        return True
 
     async def _touch(self, conn: Conn, device_id: str, now: datetime) -> None:
         """Record last_seen_at, at most every few seconds per device (not per frame)."""
