@@ -101,7 +101,7 @@ def test_two_worker_processes_share_the_cameras(
         time.sleep(0.2)  # polling the database for a condition
 
     with psycopg.connect(db_url) as conn:
-        statuses = dict(
+        statuses: dict[str, int] = dict(
             conn.execute(
                 "SELECT analysis_status, count(*) FROM captures GROUP BY analysis_status"
             ).fetchall()
