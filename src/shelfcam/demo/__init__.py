@@ -71,7 +71,7 @@ def _print_welcome(settings: Settings, login: Login, cameras: list[DemoCamera]) 
 
 
 def run_demo(settings: Settings) -> int:
-    cameras = [stories.render(story) for story in stories.STORIES]
+    cameras = [stories.render(story) for story in stories.STORIES]  # a few seconds
     store = FrameStore(settings.data_dir)
     with runtime.database(settings) as url:
         migrate(url)
