@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-
-import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -29,49 +26,12 @@ sys.path.insert(0, str(REPO))
 from tests.e2e.processes import free_port  # noqa: E402
 from tests.jpegs import jpeg  # noqa: E402
 
+from benchmarks.common import run_loadgen, wait_ready  # noqa: E402
 from shelfcam import runtime  # noqa: E402
 from shelfcam.config import load_settings  # noqa: E402
 from shelfcam.db.connect import connection  # noqa: E402
 from shelfcam.db.migrate import migrate  # noqa: E402
 from shelfcam.devices import add_device  # noqa: E402
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(600):
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            asyncio.run(asyncio.sleep(0.1))
-    raise SystemExit(f"{url} did not answer")
-
-
-def load(
-    url: str, token: str | None, body: Path, concurrency: int, seconds: float, first_seq: int
-) -> dict[str, object]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "benchmarks" / "loadgen.py"),
-            url,
-            "--body",
-            str(body),
-            "--concurrency",
-            str(concurrency),
-            "--seconds",
-            str(seconds),
-            "--first-seq",
-            str(first_seq),
-            *(["--token", token] if token else []),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result: dict[str, object] = json.loads(out.stdout)
-    return result
 
 
 def main() -> None:
@@ -127,8 +87,10 @@ def main() -> None:
                 wait_ready(f"http://127.0.0.1:{base_port}/docs", servers[1])
                 ingest_url = f"http://127.0.0.1:{port}/api/v1/ingest/frame?boot=bench"
                 base_url = f"http://127.0.0.1:{base_port}/baseline"
-                load(ingest_url, token, body, 8, 2, 10_000_000)  # warm up
-                load(base_url, None, body, 8, 2, 0)
+                run_loadgen(
+                    ingest_url, token, body, concurrency=8, seconds=2, first_seq=10_000_000
+                )  # warm up
+                run_loadgen(base_url, None, body, concurrency=8, seconds=2, first_seq=0)
                 results = {}
                 seq = 0
                 print(
@@ -140,7 +102,14 @@ def main() -> None:
                         ("baseline", base_url, None),
                         ("shelfcam", ingest_url, token),
                     ):
-                        result = load(url_, tok, body, concurrency, args.seconds, seq)
+                        result = run_loadgen(
+                            url_,
+                            tok,
+                            body,
+                            concurrency=concurrency,
+                            seconds=args.seconds,
+                            first_seq=seq,
+                        )
                         seq += 1_000_000
                         results[(concurrency, name)] = result
                         print(

@@ -32,7 +32,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import psycopg
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,6 +40,7 @@ sys.path.insert(0, str(REPO))
 from tests.e2e.processes import free_port  # noqa: E402
 from tests.jpegs import jpeg  # noqa: E402
 
+from benchmarks.common import run_loadgen, wait_ready  # noqa: E402
 from shelfcam import runtime  # noqa: E402
 from shelfcam.config import Settings, load_settings  # noqa: E402
 from shelfcam.db.connect import connection, open_pool  # noqa: E402
@@ -210,9 +210,19 @@ def main() -> None:
             try:
                 wait_ready(f"http://127.0.0.1:{port}/healthz", server)
                 ingest_url = f"http://127.0.0.1:{port}/api/v1/ingest/frame?boot=bench"
-                load_at(ingest_url, token, body, 0, 2, 10_000_000)  # warm up, flat out
+                run_loadgen(
+                    ingest_url, token, body, concurrency=16, rate=0, seconds=2, first_seq=10_000_000
+                )  # warm up, flat out
                 results = {
-                    "without cleanup": load_at(ingest_url, token, body, args.rate, seconds, 0)
+                    "without cleanup": run_loadgen(
+                        ingest_url,
+                        token,
+                        body,
+                        concurrency=16,
+                        rate=args.rate,
+                        seconds=seconds,
+                        first_seq=0,
+                    )
                 }
                 cleanups = {}
                 command = [sys.executable, "-m", "shelfcam", "retention", "run", "--json"]
@@ -229,8 +239,14 @@ def main() -> None:
                     cleaner = subprocess.Popen(
                         prefix + command, env=env, stdout=subprocess.PIPE, text=True
                     )
-                    results[name] = load_at(
-                        ingest_url, token, body, args.rate, seconds, n * 1_000_000
+                    results[name] = run_loadgen(
+                        ingest_url,
+                        token,
+                        body,
+                        concurrency=16,
+                        rate=args.rate,
+                        seconds=seconds,
+                        first_seq=n * 1_000_000,
                     )
                     out, _ = cleaner.communicate(timeout=600)
                     cleanups[name] = json.loads(out.strip().splitlines()[-1])
@@ -251,48 +267,6 @@ def main() -> None:
                     flush=True,
                 )
     print(f"retention_seconds={paced_s:.2f} files={paced.files}")
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(600):
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer")
-
-
-def load_at(
-    url: str, token: str, body: Path, rate: float, seconds: float, first_seq: int
-) -> dict[str, object]:
-    """benchmarks/loadgen.py at a fixed rate (0: flat out), 16 connections."""
-    out = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "benchmarks" / "loadgen.py"),
-            url,
-            "--token",
-            token,
-            "--body",
-            str(body),
-            "--concurrency",
-            "16",
-            "--seconds",
-            str(seconds),
-            "--first-seq",
-            str(first_seq),
-            "--rate",
-            str(rate),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result: dict[str, object] = json.loads(out.stdout)
-    return result
 
 
 if __name__ == "__main__":

@@ -86,7 +86,7 @@ class Analyzer:
         self.metrics = metrics or Metrics()
         self.fault = fault or (lambda point: None)
         self.frames = FrameCache()
-        self._refs: dict[tuple[str, str], Frame] = {}
+        self._refs: dict[tuple[str, str], tuple[datetime, Frame]] = {}
 
     async def process(self, capture_id: uuid.UUID) -> str:
         """Analyse one capture; return its final analysis_status.
@@ -99,20 +99,17 @@ class Analyzer:
         device_id = "?"
         try:
             async with self.pool.connection() as conn, conn.transaction():
-                capture = await queries.lock_capture(conn, capture_id)
-                if capture is None:
+                frame = await queries.lock_frame(conn, capture_id)
+                if frame is None:
                     return "missing"
-                device_id = str(capture["device_id"])
-                device = await queries.lock_device(conn, device_id)
-                assert device is not None  # every device has a state row
+                device_id = str(frame["device_id"])
                 # Files the previous frame released: deleted after its commit, and again
                 # here in case that process died in between (deleting twice is harmless).
-                self._unlink(device["unlink_pending"])
-                if capture["analysis_status"] != "queued":
+                self._unlink(frame["unlink_pending"])
+                if frame["analysis_status"] != "queued":
                     await queries.set_unlink_pending(conn, device_id, [])
-                    return str(capture["analysis_status"])
-                status = await self._analyse(conn, capture, device, to_delete, written)
-                await queries.set_unlink_pending(conn, device_id, to_delete)
+                    return str(frame["analysis_status"])
+                status = await self._analyse(conn, frame, to_delete, written)
                 self.fault("before_commit")
         except psycopg.OperationalError:
             self._remove_folders(written)
@@ -153,8 +150,9 @@ class Analyzer:
             self.store.delete_tree(folder)
 
     async def _analyse(
-        self, conn: Conn, capture: Row, device: Row, to_delete: list[str], written: list[str]
+        self, conn: Conn, frame: Row, to_delete: list[str], written: list[str]
     ) -> str:
+        capture = device = frame  # one row: the capture, its device's state and config
         capture_id: uuid.UUID = capture["capture_id"]
         device_id = str(capture["device_id"])
         if clocks.is_late(
@@ -168,6 +166,7 @@ class Analyzer:
                 {},
             )
             to_delete += await queries.release_staging(conn, [capture_id])
+            await queries.set_unlink_pending(conn, device_id, to_delete)
             return "skipped"
         try:
             data = self.store.read(capture["storage_uri"])
@@ -182,12 +181,12 @@ class Analyzer:
                 capture_id,
                 reason,
             )
+            await queries.set_unlink_pending(conn, device_id, to_delete)
             return "failed"
-        same_boot = device["last_boot_id"] == capture["boot_id"]
         when = clocks.engine_time(
             capture["captured_at"],
             capture["received_at"],
-            device["last_engine_at"] if same_boot else None,
+            device["last_engine_at"],
             timedelta(minutes=self.settings.staging_window_minutes),
         )
         state = EngineState.from_json(device["state"])
@@ -207,8 +206,8 @@ class Analyzer:
             when.t,
             state,
             kept,
-            reference=self._reference(device_id, device, "reference"),
-            empty_ref=self._reference(device_id, device, "empty_ref"),
+            reference=await self._reference(conn, device_id, device, "reference"),
+            empty_ref=await self._reference(conn, device_id, device, "empty_ref"),
             rois=rois,
             config=config,
         )
@@ -216,21 +215,6 @@ class Analyzer:
         await self._record_events(conn, device_id, device, result, written)
         for ended in result.ended:
             await queries.end_event(conn, event_id_for(device_id, ended.key), ended.ended_at)
-        now = datetime.now(UTC)
-        await queries.save_device_state(
-            conn,
-            device_id,
-            state=result.state.to_json(),
-            kept=[uuid.UUID(c) for c in sorted(result.state.referenced_captures())],
-            burst_until=now + timedelta(seconds=config.thresholds.burst_hold_seconds)
-            if result.burst
-            else None,
-            last_boot_id=capture["boot_id"],
-            last_seq=capture["device_seq"],
-            last_engine_at=when.t,
-            reference_jpeg=eventframes.reference_jpeg(cur.gray) if result.take_reference else None,
-            reference_at=now if result.take_reference else None,
-        )
         await queries.finish_capture(
             conn,
             capture_id,
@@ -242,9 +226,25 @@ class Analyzer:
                 "trace": list(result.trace),
             },
         )
-        before = set(device["kept_captures"]) | {capture_id}
-        after = {uuid.UUID(c) for c in result.state.referenced_captures()}
-        to_delete += await queries.release_staging(conn, sorted(before - after))
+        needed = result.state.referenced_captures()
+        released = (set(device["kept_captures"]) | {capture_id}) - {uuid.UUID(c) for c in needed}
+        to_delete += await queries.release_staging(conn, sorted(released))
+        now = datetime.now(UTC)
+        await queries.save_device_state(
+            conn,
+            device_id,
+            state=result.state.to_json(),
+            kept=[uuid.UUID(c) for c in sorted(needed)],
+            burst_until=now + timedelta(seconds=config.thresholds.burst_hold_seconds)
+            if result.burst
+            else None,
+            last_boot_id=capture["boot_id"],
+            last_seq=capture["device_seq"],
+            last_engine_at=when.t,
+            reference_jpeg=eventframes.reference_jpeg(cur.gray) if result.take_reference else None,
+            reference_at=now if result.take_reference else None,
+            unlink_pending=to_delete,
+        )
         return "processed"
 
     async def _kept_frames(self, conn: Conn, state: EngineState) -> dict[str, Frame]:
@@ -267,21 +267,20 @@ class Analyzer:
             found[str(capture_id)] = frame
         return found
 
-    def _reference(self, device_id: str, device: Row, kind: str) -> Frame | None:
-        data = device[f"{kind}_jpeg"]
+    async def _reference(self, conn: Conn, device_id: str, device: Row, kind: str) -> Frame | None:
+        """A device's scene or empty-shelf reference, decoded once per version."""
         stamp = device[f"{kind}_at"]
+        if stamp is None:
+            return None
+        key = (device_id, kind)
+        cached = self._refs.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        data = await queries.reference_image(conn, device_id, kind)
         if data is None:
             return None
-        key = (device_id, f"{kind}:{stamp}")
-        frame = self._refs.get(key)
-        if frame is None:
-            frame = frame_from_jpeg(bytes(data))
-            self._refs = {
-                k: v
-                for k, v in self._refs.items()
-                if k[0] != device_id or not k[1].startswith(kind)
-            }
-            self._refs[key] = frame
+        frame = frame_from_jpeg(data)
+        self._refs[key] = (stamp, frame)
         return frame
 
     async def _record_events(

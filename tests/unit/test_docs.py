@@ -88,3 +88,18 @@ def test_every_command_has_an_example_in_its_help() -> None:
             action = next(a for a in sub._actions if isinstance(a, argparse._SubParsersAction))
             sub = action.choices[word]
         assert "example:" in (sub.epilog or ""), command
+
+
+def test_every_threshold_is_documented_with_its_default() -> None:
+    from dataclasses import fields
+
+    from shelfcam.engine.config import Thresholds
+
+    text = (DOCS / "tuning.md").read_text()
+    defaults = Thresholds()
+    for field in fields(Thresholds):
+        row = next(
+            (line for line in text.splitlines() if line.startswith(f"| `{field.name}` |")), None
+        )
+        assert row is not None, field.name
+        assert row.split("|")[2].strip() == f"{getattr(defaults, field.name)}", field.name

@@ -10,25 +10,33 @@ from psycopg.types.json import Jsonb
 
 from shelfcam.db.types import Conn, Row
 
-_CAPTURE = """
+_FRAME = """
 SELECT c.capture_id, c.device_id, c.received_at, c.captured_at, c.device_seq, c.boot_id,
-       c.storage_uri, c.storage_class, c.analysis_status, c.meta
-FROM captures c WHERE c.capture_id = %s FOR UPDATE
+       c.storage_uri, c.storage_class, c.analysis_status, c.meta,
+       s.state, s.kept_captures, s.unlink_pending, s.reference_at, s.empty_ref_at,
+       s.last_boot_id, s.last_seq, s.last_engine_at, s.burst_until,
+       cfg.roi_version, cfg.interaction_roi, cfg.inventory_roi, cfg.thresholds,
+       cfg.privacy_blur
+FROM captures c
+JOIN device_state s ON s.device_id = c.device_id
+JOIN LATERAL (
+    SELECT * FROM device_configs c0 WHERE c0.device_id = c.device_id
+    ORDER BY c0.roi_version DESC LIMIT 1
+) cfg ON true
+WHERE c.capture_id = %s
+FOR UPDATE OF c, s
 """
 
-_DEVICE = """
-SELECT s.state, s.kept_captures, s.unlink_pending, s.reference_jpeg, s.reference_at,
-       s.empty_ref_jpeg, s.empty_ref_at, s.last_boot_id, s.last_seq, s.last_engine_at,
-       s.burst_until,
-       c.roi_version, c.interaction_roi, c.inventory_roi, c.thresholds, c.privacy_blur
-FROM device_state s
-JOIN LATERAL (
-    SELECT * FROM device_configs c0 WHERE c0.device_id = s.device_id
-    ORDER BY c0.roi_version DESC LIMIT 1
-) c ON true
-WHERE s.device_id = %s
-FOR UPDATE OF s
+_CAPTURE = """
+SELECT capture_id, device_id, analysis_status FROM captures WHERE capture_id = %s FOR UPDATE
 """
+
+
+async def lock_frame(conn: Conn, capture_id: uuid.UUID) -> Row | None:
+    """A capture with its device's state and current configuration, both locked until the
+    transaction ends (one round trip)."""
+    cur = await conn.execute(_FRAME, (capture_id,))
+    return await cur.fetchone()
 
 
 async def lock_capture(conn: Conn, capture_id: uuid.UUID) -> Row | None:
@@ -36,10 +44,15 @@ async def lock_capture(conn: Conn, capture_id: uuid.UUID) -> Row | None:
     return await cur.fetchone()
 
 
-async def lock_device(conn: Conn, device_id: str) -> Row | None:
-    """The device's state and current configuration, locked until the transaction ends."""
-    cur = await conn.execute(_DEVICE, (device_id,))
-    return await cur.fetchone()
+async def reference_image(conn: Conn, device_id: str, kind: str) -> bytes | None:
+    """The stored scene ('reference') or empty-shelf ('empty_ref') reference JPEG."""
+    column = {"reference": "reference_jpeg", "empty_ref": "empty_ref_jpeg"}[kind]
+    cur = await conn.execute(
+        f"SELECT {column} AS data FROM device_state WHERE device_id = %s",  # noqa: S608
+        (device_id,),
+    )
+    row = await cur.fetchone()
+    return None if row is None or row["data"] is None else bytes(row["data"])
 
 
 async def storage_uris(conn: Conn, capture_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -144,11 +157,13 @@ async def save_device_state(
     last_engine_at: datetime,
     reference_jpeg: bytes | None,
     reference_at: datetime | None,
+    unlink_pending: list[str],
 ) -> None:
     await conn.execute(
         """
         UPDATE device_state SET
             state = %(state)s, kept_captures = %(kept)s, burst_until = %(burst_until)s,
+            unlink_pending = %(unlink)s,
             last_boot_id = %(boot)s, last_seq = %(seq)s, last_engine_at = %(engine_at)s,
             reference_jpeg = coalesce(%(ref)s, reference_jpeg),
             reference_at = coalesce(%(ref_at)s, reference_at),
@@ -164,6 +179,7 @@ async def save_device_state(
             "engine_at": last_engine_at,
             "ref": reference_jpeg,
             "ref_at": reference_at,
+            "unlink": unlink_pending,
             "device": device_id,
         },
     )

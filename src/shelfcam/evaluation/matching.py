@@ -5,13 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-EVENT_TYPES = (
-    "interaction_detected",
-    "stock_changed",
-    "empty_confirmed",
-    "camera_obstructed",
-    "scene_shifted",
-)
+from shelfcam.events import EVENT_TYPES
+
 TOLERANCE_S = 3.0
 """How far a found event's start may be from the labelled start and still match."""
 
