@@ -296,6 +296,8 @@ def _not_yet(issue: str) -> Handler:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from shelfcam.demo import run_demo
 
+    if args.log_level is None:  # the demo's own lines are the output; keep logs to warnings
+        logs.configure("WARNING")
     return run_demo(settings)
 
 
@@ -348,8 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "demo",
         cmd_demo,
-        "Start shelfcam with demo cameras on the embedded database.",
-        "shelfcam demo",
+        "Run everything `serve` runs, with two simulated cameras replaying scenes "
+        "(takes, restocks, a light switched, a covered lens); prints the UI address and "
+        "a login. Ctrl-C stops it; a second run reuses the data.",
+        "shelfcam demo   # then open http://127.0.0.1:8000/",
     )
 
     db = _add(sub, "db", _not_yet("?"), "Database helpers.", "shelfcam db url")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
+import annotated_types
+
 from shelfcam.cli import build_parser
-from shelfcam.config import documented_settings
+from shelfcam.config import Settings, documented_settings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -26,6 +29,46 @@ def test_every_setting_is_documented() -> None:
     text = (DOCS / "configuration.md").read_text()
     missing = [name for name in documented_settings() if f"`{name}`" not in text]
     assert missing == []
+
+
+def _table_rows() -> dict[str, tuple[str, str]]:
+    """Setting -> (default cell, range cell) of the table in docs/configuration.md."""
+    rows = {}
+    for line in (DOCS / "configuration.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        found = re.fullmatch(r"`(SHELFCAM_[A-Z_]+)`", cells[0]) if len(cells) >= 4 else None
+        if found:
+            rows[found.group(1)] = (cells[1], cells[2])
+    return rows
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def test_documented_defaults_and_ranges_match_the_settings() -> None:
+    rows = _table_rows()
+    for name, field in Settings.model_fields.items():
+        env = f"SHELFCAM_{name.upper()}"
+        default_cell, range_cell = rows[env]
+        default = re.match(r"`([^`]*)`", default_cell)
+        shown = default.group(1) if default else default_cell.split()[0]
+        assert shown == _shown(field.default), env
+        # A range written as "low-high" (">low-high" for an open bound) must be the field's.
+        plain = re.fullmatch(r"(>?)(\d+)-(\d+)", range_cell)
+        if plain is None:
+            continue
+        bounds = {type(m).__name__: m for m in field.metadata}
+        low = bounds["Gt"] if plain.group(1) else bounds["Ge"]
+        assert isinstance(low, annotated_types.Gt | annotated_types.Ge), env
+        assert int(plain.group(2)) == (low.gt if isinstance(low, annotated_types.Gt) else low.ge)
+        high = bounds["Le"]
+        assert isinstance(high, annotated_types.Le), env
+        assert int(plain.group(3)) == high.le, env
 
 
 def test_every_command_is_documented() -> None:

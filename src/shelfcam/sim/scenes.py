@@ -358,6 +358,12 @@ def generate(name: str, seed: int = 0, **options: Any) -> Scenario:
     spec = SCENARIOS.get(name)
     if spec is None:
         raise InvalidInput(f"unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}")
+    return render_spec(spec, seed, **options)
+
+
+def render_spec(spec: ScenarioSpec, seed: int = 0, **options: Any) -> Scenario:
+    """Render a scenario that need not be in the catalogue (the demo's scripted cameras)."""
+    name = spec.name
     unknown = set(options) - _OPTIONS
     if unknown:
         raise InvalidInput(f"unknown scenario options: {', '.join(sorted(unknown))}")

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
@@ -16,8 +16,30 @@ from shelfcam.web.app import create_app
 log = logging.getLogger(__name__)
 
 
-def run(settings: Settings, database_url: str, *, with_worker: bool) -> None:
-    """Serve until SIGINT/SIGTERM; uvicorn then re-raises the signal for the caller."""
+class _Server(uvicorn.Server):
+    """uvicorn's server, calling ``on_started`` once it listens (and its lifespan ran)."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self._on_started is not None:
+            self._on_started()
+
+
+def run(
+    settings: Settings,
+    database_url: str,
+    *,
+    with_worker: bool,
+    on_started: Callable[[], None] | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM; uvicorn then re-raises the signal for the caller.
+
+    ``on_started`` is called (on the server's event loop: keep it short) once the server
+    listens and its worker runs."""
     app = create_app(settings, database_url, with_worker=with_worker)
     config = uvicorn.Config(
         app,
@@ -29,7 +51,7 @@ def run(settings: Settings, database_url: str, *, with_worker: bool) -> None:
         timeout_graceful_shutdown=10,
     )
     log.info("action=http_listen url=http://%s:%d", settings.host, settings.port)
-    uvicorn.Server(config).run()
+    _Server(config, on_started).run()
 
 
 @contextlib.contextmanager
