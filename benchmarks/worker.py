@@ -121,7 +121,19 @@ def drain(url: str, env: dict[str, str], processes: int, concurrency: int) -> fl
             "SELECT count(*), extract(epoch FROM max(analyzed_at) - min(analyzed_at)) "
             "FROM captures WHERE analyzed_at IS NOT NULL"
         ).fetchone()
+        quarters = conn.execute(
+            "SELECT q, count(*) / greatest(extract(epoch FROM max(analyzed_at) - "
+            "min(analyzed_at)), 0.001) FROM (SELECT analyzed_at, ntile(4) OVER "
+            "(ORDER BY analyzed_at) AS q FROM captures) AS t GROUP BY q ORDER BY q"
+        ).fetchall()
     assert row is not None
+    # A drain rate that climbs as the queue empties would mean a cost per job that grows
+    # with the backlog (as procrastinate's own job fetch had, before migration 10).
+    print(
+        f"  {processes} x {concurrency}: frames/s by quarter of the drain "
+        f"{[round(float(r[1])) for r in quarters]}",
+        flush=True,
+    )
     return float(row[0]) / max(float(row[1] or 0), 1e-6)
 
 
