@@ -91,12 +91,6 @@ class StorageError(ShelfcamError):
     code = "storage_error"
 
 
-class NotYetAvailable(ShelfcamError):
-    """A command whose feature arrives in a later release."""
-
-    code = "not_yet_available"
-
-
 class PayloadTooLarge(ShelfcamError):
     status = 413
     code = "payload_too_large"

@@ -1,0 +1,248 @@
+"""The ``shelfcam`` command line: every command, its arguments, help and example."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from shelfcam import admin, polygons
+from shelfcam.cli.admin import cmd_admin_set_password, cmd_admin_token_create
+from shelfcam.cli.common import Handler
+from shelfcam.cli.devices import (
+    cmd_device_add,
+    cmd_device_list,
+    cmd_device_mark_empty,
+    cmd_device_revoke,
+    cmd_device_rotate,
+    cmd_device_set,
+)
+from shelfcam.cli.records import cmd_eval, cmd_events, cmd_replay, cmd_retention_run
+from shelfcam.cli.running import cmd_db_url, cmd_demo, cmd_migrate, cmd_serve, cmd_worker
+
+
+def _group(sub: Any, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+    """A command that only holds sub-commands (argparse asks for one of them)."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
+def _add(
+    sub: Any, name: str, handler: Handler, help_text: str, example: str
+) -> argparse.ArgumentParser:
+    parser = _group(sub, name, help_text, example)
+    parser.set_defaults(handler=handler, command_name=name)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shelfcam",
+        description="shelfcam: a local-first camera activity log for shelves and pantries.",
+        epilog="example:\n  shelfcam demo",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", type=Path, help="TOML settings file (or SHELFCAM_CONFIG)")
+    parser.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log level (default: SHELFCAM_LOG_LEVEL or INFO)",
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    _add(
+        sub,
+        "serve",
+        cmd_serve,
+        "Run everything: database if needed, API, worker, scheduler.",
+        "SHELFCAM_HOST=0.0.0.0 shelfcam serve",
+    )
+    _add(sub, "api", cmd_serve, "Run the HTTP API and admin UI only.", "shelfcam api")
+    _add(
+        sub,
+        "worker",
+        cmd_worker,
+        "Run an analysis worker (any number, on any machine).",
+        "SHELFCAM_DATABASE_URL=postgresql://pi@db/shelfcam shelfcam worker",
+    )
+    _add(sub, "migrate", cmd_migrate, "Bring the database schema up to date.", "shelfcam migrate")
+    _add(
+        sub,
+        "demo",
+        cmd_demo,
+        "Run everything `serve` runs, with two simulated cameras replaying scenes "
+        "(takes, restocks, a light switched, a covered lens); prints the UI address and "
+        "a login. Ctrl-C stops it; a second run reuses the data.",
+        "shelfcam demo   # then open http://127.0.0.1:8000/",
+    )
+
+    db = _group(sub, "db", "Database helpers.", "shelfcam db url")
+    db_sub = db.add_subparsers(title="db commands", metavar="DB_COMMAND", required=True)
+    _add(db_sub, "url", cmd_db_url, "Print the PostgreSQL URL in use.", 'psql "$(shelfcam db url)"')
+
+    device = _group(sub, "device", "Manage cameras.", "shelfcam device list")
+    dev_sub = device.add_subparsers(
+        title="device commands", metavar="DEVICE_COMMAND", required=True
+    )
+    full = polygons.to_text(polygons.FULL_FRAME)
+    add = _add(
+        dev_sub,
+        "add",
+        cmd_device_add,
+        "Add a camera and print its token once.",
+        "shelfcam device add pantry --inventory-roi '0.1,0.3 0.9,0.3 0.9,0.9 0.1,0.9'",
+    )
+    add.add_argument("name", help="device name: a-z, 0-9, '-', '_' (max 63)")
+    add.add_argument(
+        "--interaction-roi",
+        default=full,
+        metavar="POLY",
+        help="where hands reach in: 'x,y x,y x,y ...' in 0..1 (default: all)",
+    )
+    add.add_argument(
+        "--inventory-roi",
+        default=full,
+        metavar="POLY",
+        help="where the stock is: 'x,y x,y x,y ...' in 0..1 (default: all)",
+    )
+    add.add_argument("--json", action="store_true", help='print {"device_id", "token"}')
+    dset = _add(
+        dev_sub,
+        "set",
+        cmd_device_set,
+        "Change a camera's ROIs (a new roi_version).",
+        "shelfcam device set pantry --inventory-roi '0.1,0.3 0.9,0.3 0.9,0.9 0.1,0.9'",
+    )
+    dset.add_argument("name")
+    dset.add_argument("--interaction-roi", metavar="POLY")
+    dset.add_argument("--inventory-roi", metavar="POLY")
+    dlist = _add(dev_sub, "list", cmd_device_list, "List cameras.", "shelfcam device list --json")
+    dlist.add_argument("--json", action="store_true", help="one JSON object per line")
+    drotate = _add(
+        dev_sub,
+        "rotate",
+        cmd_device_rotate,
+        "Give a camera a new token and print it once; the old token stops working.",
+        "shelfcam device rotate pantry --json",
+    )
+    drotate.add_argument("name")
+    drotate.add_argument("--json", action="store_true", help='print {"device_id", "token"}')
+    drevoke = _add(
+        dev_sub,
+        "revoke",
+        cmd_device_revoke,
+        "Refuse a camera's token from now on (its events stay).",
+        "shelfcam device revoke pantry",
+    )
+    drevoke.add_argument("name")
+    dempty = _add(
+        dev_sub,
+        "mark-empty",
+        cmd_device_mark_empty,
+        "Use the camera's latest stable frame as its empty-shelf reference.",
+        "shelfcam device mark-empty pantry",
+    )
+    dempty.add_argument("name")
+    dempty.add_argument(
+        "--from-file", type=Path, metavar="JPEG", help="take the reference from this JPEG instead"
+    )
+
+    events = _add(
+        sub,
+        "events",
+        cmd_events,
+        "List events, newest first.",
+        "shelfcam events --type stock_changed --since 2026-01-01 --json",
+    )
+    events.add_argument("--device", help="only this camera")
+    events.add_argument("--type", help="only this event type (e.g. stock_changed)")
+    events.add_argument("--since", help="RFC 3339 time, a date, or an age such as 2h or 7d")
+    events.add_argument("--json", action="store_true", help="JSON Lines: one event per line")
+
+    retention = _group(sub, "retention", "Delete expired frames.", "shelfcam retention run")
+    ret_sub = retention.add_subparsers(
+        title="retention commands", metavar="RETENTION_COMMAND", required=True
+    )
+    rrun = _add(
+        ret_sub,
+        "run",
+        cmd_retention_run,
+        "Run retention now: expired event frames, staging frames and debug snapshots, "
+        "orphan files, empty folders (and old captures rows if "
+        "SHELFCAM_CAPTURE_RETENTION_DAYS is set); print what was deleted.",
+        "shelfcam retention run --dry-run --json",
+    )
+    rrun.add_argument(
+        "--dry-run", action="store_true", help="count what would be deleted; change nothing"
+    )
+    rrun.add_argument(
+        "--json", action="store_true", help="the summary as one JSON object on one line"
+    )
+
+    replay = _add(
+        sub,
+        "replay",
+        cmd_replay,
+        "Send a folder of JPEGs (or a video) like a camera.",
+        "shelfcam replay frames/ --url http://127.0.0.1:8000 --token shc_...",
+    )
+    replay.add_argument("path", help="a folder of .jpg files (name order) or a video file")
+    replay.add_argument("--url", required=True, help="shelfcam's address, http://host:port")
+    replay.add_argument("--token", required=True, help="the device token")
+    replay.add_argument("--fps", type=float, default=2.0, help="frame rate of the recording")
+    replay.add_argument("--speed", type=float, default=1.0, help="how much faster than real time")
+    replay.add_argument("--loop", action="store_true", help="start again at the end")
+
+    evaluate = _add(
+        sub,
+        "eval",
+        cmd_eval,
+        "Run labelled scenes through the real pipeline; print precision and recall.",
+        "shelfcam eval synthetic --scenario take_item --scenario covered",
+    )
+    evaluate.add_argument(
+        "suite",
+        nargs="?",
+        default="synthetic",
+        choices=["synthetic", "real"],
+        help="synthetic scenes (default) or the real footage (SHELFCAM_REAL_DATA)",
+    )
+    evaluate.add_argument(
+        "--scenario",
+        action="append",
+        metavar="NAME",
+        help="only this synthetic scenario (repeatable)",
+    )
+
+    admin_cmd = _group(sub, "admin", "Admin accounts and tokens.", "shelfcam admin set-password")
+    admin_sub = admin_cmd.add_subparsers(
+        title="admin commands", metavar="ADMIN_COMMAND", required=True
+    )
+    setpw = _add(
+        admin_sub,
+        "set-password",
+        cmd_admin_set_password,
+        "Create an admin user or change its password (prompted; or one line on stdin).",
+        "shelfcam admin set-password   # or: printf '%s\\n' \"$PW\" | shelfcam admin set-password",
+    )
+    setpw.add_argument(
+        "--user", default=admin.DEFAULT_USER, metavar="NAME", help="user name (default: admin)"
+    )
+    token = _group(admin_sub, "token", "Admin API tokens.", "shelfcam admin token create")
+    token_sub = token.add_subparsers(title="token commands", metavar="TOKEN_COMMAND", required=True)
+    tcreate = _add(
+        token_sub,
+        "create",
+        cmd_admin_token_create,
+        "Create an admin API token and print it once (only its hash is stored).",
+        "TOKEN=$(shelfcam admin token create --name backup)\n  "
+        'curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/api/v1/events',
+    )
+    tcreate.add_argument("--name", default="api", help="a label for the token (default: api)")
+    return parser

@@ -1,0 +1,71 @@
+"""The commands about the record: events, replay, eval, retention run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from shelfcam import logs, runtime
+from shelfcam.cli.common import on_database, print_json
+from shelfcam.config import Settings
+from shelfcam.db.migrate import migrate
+
+
+def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfcam import events
+    from shelfcam.store import FrameStore
+
+    filters = events.EventFilter(
+        device_id=args.device,
+        event_type=args.type,
+        since=events.parse_since(args.since) if args.since else None,
+    )
+    store = FrameStore(settings.data_dir)
+    for event in on_database(settings, lambda conn: events.all_events(conn, store, filters)):
+        if args.json:
+            print_json(events.event_line(event))
+        else:
+            print(events.event_text(event))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfcam import replay
+
+    frames = replay.load_frames(Path(args.path))
+    summary = replay.replay(
+        frames, args.url, args.token, fps=args.fps, speed=args.speed, loop=args.loop
+    )
+    print(summary.line())
+    return 0 if summary.errors == 0 else 1
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfcam.evaluation import report, runner, suites
+
+    if args.log_level is None:  # the report is the output; keep the pipeline's logs quiet
+        logs.configure("WARNING")
+    cases = (
+        suites.real_cases()
+        if args.suite == "real"
+        else suites.synthetic_cases(args.scenario or None)
+    )
+    evaluated = runner.run(cases, lambda line: print(line, file=sys.stderr, flush=True))
+    lines, met = report.render(args.suite, evaluated)
+    print("\n".join(lines))
+    return 0 if met else 1
+
+
+def cmd_retention_run(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfcam.retention.runner import run_once
+
+    with runtime.database(settings) as url:
+        migrate(url)
+        summary = asyncio.run(run_once(settings, url, dry_run=args.dry_run))
+    if args.json:
+        print_json(summary.as_json())
+    else:
+        print(summary.text())
+    return 1 if summary.errors else 0
