@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
-import uvicorn
 from fastapi import FastAPI
 
 from shelfcam.config import Settings, load_settings
 from shelfcam.db.connect import connection
 from shelfcam.devices import add_device
 from shelfcam.web.app import create_app
-from tests.e2e.processes import free_port
 
 
 def settings_for(db_url: str, data_dir: Path, **overrides: Any) -> Settings:
@@ -53,24 +49,3 @@ def count(db_url: str, sql: str, *params: object) -> int:
 
 def files_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
-
-
-@contextlib.contextmanager
-def live_server(settings: Settings) -> Iterator[str]:
-    """The app served by uvicorn on a free port in a background thread; yields its URL."""
-    assert settings.database_url is not None
-    port = free_port()
-    app = create_app(settings, settings.database_url)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            threading.Event().wait(0.02)  # condition poll: until uvicorn reports started
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)

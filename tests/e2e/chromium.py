@@ -46,3 +46,23 @@ def shot(page: Page, name: str, tmp_path: Path) -> None:
     folder = SCREENSHOTS if os.environ.get("SHELFCAM_SCREENSHOTS") == "1" else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def watch(page: Page, base: str) -> tuple[list[str], list[tuple[str, int]]]:
+    """Script errors, CSP violations and failed loads, collected for a final check."""
+    problems: list[str] = []
+    failed: list[tuple[str, int]] = []
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on(
+        "response",
+        lambda r: failed.append((r.url.removeprefix(base), r.status)) if r.status >= 400 else None,
+    )
+    return problems, failed

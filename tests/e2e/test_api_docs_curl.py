@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.apps import live_server, new_device, settings_for
+from tests.apps import new_device
+from tests.e2e.live_server import live_server
 from tests.jpegs import jpeg
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
@@ -58,7 +59,7 @@ def test_curl_examples_answer_as_documented(db_url: str, tmp_path: Path) -> None
     token = asyncio.run(new_device(db_url, "pantry"))
     (tmp_path / "frame.jpg").write_bytes(jpeg(seed=21))
     ids: dict[str, str] = {}  # capture_id on the page -> the one the server gave
-    with live_server(settings_for(db_url, tmp_path / "data")) as url:
+    with live_server(db_url, tmp_path / "data") as url:
         env = {**os.environ, "SHELFCAM": url, "TOKEN": token}
         for code, kind, shown in _examples():
             done = subprocess.run(

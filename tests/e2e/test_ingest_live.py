@@ -25,7 +25,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from tests.apps import count, files_under, live_server, new_device, settings_for
+from tests.apps import count, files_under, new_device
+from tests.e2e.live_server import live_server
 from tests.jpegs import jpeg
 
 BOUNDARY = "RandomNerdTutorials"
@@ -76,7 +77,7 @@ def test_the_common_esp32_sketch_upload_works(db_url: str, tmp_path: Path) -> No
     token = asyncio.run(new_device(db_url, "esp32"))
     frame = jpeg(seed=4)
     data_dir = tmp_path / "data"
-    with live_server(settings_for(db_url, data_dir)) as url:
+    with live_server(db_url, data_dir) as url:
         status, body = _esp32_sketch_upload(url, token, frame, "seq=1&boot=a1b2&rssi=-70")
         again, body2 = _esp32_sketch_upload(url, token, frame, "seq=1&boot=a1b2&rssi=-70")
     assert status == 201, body
@@ -97,8 +98,7 @@ def fuzz_token(db_url: str) -> str:
 
 @pytest.fixture
 def live_schema(db_url: str, tmp_path: Path, fuzz_token: str) -> Iterator[OpenApiSchema]:
-    settings = settings_for(db_url, tmp_path / "data", rate_limit_burst=1000)
-    with live_server(settings) as url:
+    with live_server(db_url, tmp_path / "data", rate_limit_burst=1000) as url:
         yield schemathesis.openapi.from_url(f"{url}/openapi.json")
 
 
@@ -135,7 +135,7 @@ def test_fuzzing_left_no_orphans(db_url: str, tmp_path: Path) -> None:
     token = asyncio.run(new_device(db_url, "fuzz2"))
     data_dir = tmp_path / "data"
     good = jpeg(seed=9)
-    with live_server(settings_for(db_url, data_dir)) as url:
+    with live_server(db_url, data_dir) as url:
         for i, payload in enumerate([good, good[:-10], b"junk", good, good[:100]]):
             _esp32_sketch_upload(url, token, payload, f"seq={i}")
     assert count(db_url, "SELECT count(*) FROM captures") == 2

@@ -16,7 +16,7 @@ import pytest
 from shelfcam.engine.config import Thresholds
 from shelfcam.store import FrameStore
 from tests.devices_seed import add_device_sync, add_scored_frames
-from tests.e2e.chromium import BROWSER_MARKS, launch, shot
+from tests.e2e.chromium import BROWSER_MARKS, launch, shot, watch
 from tests.e2e.live_server import live_server
 from tests.events_seed import seed_event, shelf_jpeg
 from tests.webapp import PASSWORD, create_user_sync
@@ -30,26 +30,6 @@ pytestmark = BROWSER_MARKS
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     yield from launch()
-
-
-def _watch(page: Page, base: str) -> tuple[list[str], list[tuple[str, int]]]:
-    """Script errors, CSP violations and failed loads, collected for a final check."""
-    problems: list[str] = []
-    failed: list[tuple[str, int]] = []
-    page.on(
-        "console",
-        lambda m: (
-            problems.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource")
-            else None
-        ),
-    )
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on(
-        "response",
-        lambda r: failed.append((r.url.removeprefix(base), r.status)) if r.status >= 400 else None,
-    )
-    return problems, failed
 
 
 def _login(page: Page, base: str, path: str) -> None:
@@ -86,7 +66,7 @@ def test_add_a_camera_draw_its_rois_over_a_snapshot_and_save(
     with live_server(db_url, tmp_path) as base:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
-        problems, failed = _watch(page, base)
+        problems, failed = watch(page, base)
         _login(page, base, "/devices")
         expect(page.get_by_text("No cameras yet")).to_be_visible()
 
@@ -212,7 +192,7 @@ def test_change_a_threshold_and_see_the_preview(
     with live_server(db_url, tmp_path) as base:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
-        problems, failed = _watch(page, base)
+        problems, failed = watch(page, base)
         _login(page, base, "/devices/pantry/tuning")
         expect(page.get_by_role("heading", name=re.compile("Tuning pantry"))).to_be_visible()
         expect(page.locator("svg.hist")).to_have_count(6)
@@ -278,7 +258,7 @@ def test_the_charts_render(browser: Browser, db_url: str, tmp_path: Path) -> Non
     with live_server(db_url, tmp_path) as base:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
-        problems, failed = _watch(page, base)
+        problems, failed = watch(page, base)
         _login(page, base, "/devices")
         page.get_by_role("link", name="Charts").click()
         expect(page).to_have_url(f"{base}/charts")

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from shelfcam.store import FrameStore
-from tests.e2e.chromium import BROWSER_MARKS, launch
+from tests.e2e.chromium import BROWSER_MARKS, launch, watch
 from tests.e2e.chromium import shot as _shot
 from tests.e2e.live_server import live_server
 from tests.events_seed import seed_event
@@ -74,24 +74,7 @@ def test_login_timeline_and_event_page(browser: Browser, db_url: str, tmp_path: 
     with live_server(db_url, tmp_path, timeline_poll_seconds=1) as base:
         context = browser.new_context(viewport={"width": 1280, "height": 860})
         page = context.new_page()
-        # Script errors and CSP violations show on the console; failed loads as responses.
-        problems: list[str] = []
-        failed: list[tuple[str, int]] = []
-        page.on(
-            "console",
-            lambda m: (
-                problems.append(m.text)
-                if m.type == "error" and not m.text.startswith("Failed to load resource")
-                else None
-            ),
-        )
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on(
-            "response",
-            lambda r: (
-                failed.append((r.url.removeprefix(base), r.status)) if r.status >= 400 else None
-            ),
-        )
+        problems, failed = watch(page, base)
 
         # Without a session the timeline sends the browser to the login page.
         page.goto(f"{base}/")
