@@ -44,6 +44,7 @@ from shelfcam.ingest.directives import Directive, directive
 from shelfcam.ingest.jpeg import JpegInfo
 from shelfcam.ingest.metadata import FrameMeta
 from shelfcam.ingest.ratelimit import RateLimiter
+from shelfcam.ingest.wakeup import QueueWaker
 from shelfcam.store import FrameStore
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class Ingestor:
         self._guard_kicked = -GUARD_KICK_EVERY_S
         self.guard_kick: asyncio.Task[bool] | None = None
         """The latest background request for a disk-guard pass (tests await it)."""
+        self.waker = QueueWaker(pool, queue.ANALYSIS_QUEUE)
 
     def admit(self, device_id: str) -> None:
         """Refuse early (before reading the body) on rate limit or a full disk."""
@@ -125,6 +127,7 @@ class Ingestor:
 
     async def close(self) -> None:
         """Before the pool closes: drop a disk-guard request still in flight."""
+        await self.waker.close()
         kick, self.guard_kick = self.guard_kick, None
         if kick is not None and not kick.done():
             kick.cancel()
@@ -189,6 +192,8 @@ class Ingestor:
                 else:  # one atomic statement, no BEGIN/COMMIT round trips
                     result = await self._record(conn, frame)
                 committed = True
+                if not result.duplicate:
+                    self.waker.poke()
                 if result.snapshot_requested_at is not None and not result.duplicate:
                     result = await self._snapshot(conn, frame, jpeg, result)
                 await self._touch(conn, device_id, received_at)
