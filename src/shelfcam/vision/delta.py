@@ -9,8 +9,14 @@ view and so act as a local gain/offset. The per-pixel structural distance is
 
 which is about 0 for the same structure (the second term tolerates the polarity flip of a
 shading edge when a lamp changes side), about 1 where a textured patch became flat or the
-reverse, and about 2 for unrelated texture. A pixel is changed when ``dist > DIST_THRESHOLD``
-and both frames show structure there (not clipped black or white, see ``Frame.valid``).
+reverse, and about 2 for unrelated texture. A pixel is changed when ``dist`` exceeds the
+threshold and both frames show structure there (not clipped black or white, see
+``Frame.valid``). A lone edge that appears or vanishes (the outline of an untextured item on
+an untextured board) peaks at only about 0.45-0.5, one to two pixels wide. So the threshold
+depends on the light: `DIST_THRESHOLD` (0.45) when the light changed between the two frames
+(below), `STEADY_DIST_THRESHOLD` (0.35) when it did not, where the outline band is 2-4 px
+wide and survives the opening below. With steady light no shading can change, and a pure
+gain/offset leaves the normalised image as it was, so the lower threshold sees no more noise.
 
 Changed pixels are grouped in connected components; components smaller than
 `MIN_REGION_FRACTION` of the ROI are dropped as noise. The changed fraction ``f`` is the
@@ -51,7 +57,11 @@ from shelfcam.vision.frame import LCN_WINDOW, Frame, as_f32, as_u8
 from shelfcam.vision.roi import Polygon, Region, RoiMask, roi_mask
 
 DIST_THRESHOLD = 0.45
-"""Structural distance above which a pixel counts as changed."""
+"""Structural distance above which a pixel counts as changed when the light changed between
+the two frames (and for the lighting detector)."""
+STEADY_DIST_THRESHOLD = 0.35
+"""Structural distance above which a pixel counts as changed when the light did not change
+between the two frames (see the module docstring)."""
 DELTA_SCALE = 0.025
 """Changed fraction that gives score 1 - 1/e (0.63)."""
 MIN_REGION_FRACTION = 0.0015
@@ -133,7 +143,11 @@ def judgeable(frame: Frame, roi: RoiMask) -> NDArray[np.uint8]:
 
 
 def structure_map(
-    a: Frame, b: Frame, roi: RoiMask, b_judgeable: NDArray[np.uint8] | None = None
+    a: Frame,
+    b: Frame,
+    roi: RoiMask,
+    b_judgeable: NDArray[np.uint8] | None = None,
+    threshold: float = DIST_THRESHOLD,
 ) -> StructureMap:
     """Structural distance test of ``a`` against ``b`` inside ``roi`` (same analysis size).
 
@@ -142,15 +156,15 @@ def structure_map(
     (``Frame.lcn_energy``): one box filter per pair. A pixel changed when ``dist >
     DIST_THRESHOLD``, i.e. ``|mean(za zb)| < (Ea + Eb - DIST_THRESHOLD) / 2``.
     ``b_judgeable`` is `judgeable` (b, roi) when already computed (``b`` compared twice).
+    ``threshold``: the distance above which a pixel changed (`dist_threshold` picks it for
+    an inventory comparison).
     """
     if a.lcn.shape != b.lcn.shape:
         raise ValueError("structure_map needs two frames of the same analysis size")
     h, w = a.lcn.shape
     gy, gx, iy, ix = _margin(roi.y0, roi.y1, roi.x0, roi.x1, h, w)
     cross = cv2.boxFilter(cv2.multiply(a.lcn[gy, gx], b.lcn[gy, gx]), -1, _WIN, borderType=_REFLECT)
-    limit = cv2.addWeighted(
-        a.lcn_energy[gy, gx], 0.5, b.lcn_energy[gy, gx], 0.5, -0.5 * DIST_THRESHOLD
-    )
+    limit = cv2.addWeighted(a.lcn_energy[gy, gx], 0.5, b.lcn_energy[gy, gx], 0.5, -0.5 * threshold)
     over = cv2.compare(cv2.absdiff(cross, _zeros(cross.shape[0], cross.shape[1])), limit, _LT)
     ys, xs = slice(roi.y0, roi.y1), slice(roi.x0, roi.x1)
     if b_judgeable is None:
@@ -290,6 +304,13 @@ def light_changed(brightness: float) -> bool:
     return brightness >= SHADING_MIN_BRIGHTNESS
 
 
+def dist_threshold(lit: bool) -> float:
+    """The structural distance threshold of an inventory comparison: `DIST_THRESHOLD` when
+    the light changed between the two frames (`light_changed`), else the more sensitive
+    `STEADY_DIST_THRESHOLD`."""
+    return DIST_THRESHOLD if lit else STEADY_DIST_THRESHOLD
+
+
 def lcn_roi(frame: Frame, poly: Polygon) -> RoiMask:
     """The mask of ``poly`` at the resolution of the structural features."""
     h, w = frame.lcn.shape
@@ -299,9 +320,9 @@ def lcn_roi(frame: Frame, poly: Polygon) -> RoiMask:
 def inventory_delta(baseline: Frame, cur: Frame, poly: Polygon) -> DeltaResult:
     """Structural change of ``cur`` against ``baseline`` inside ``poly``."""
     roi = lcn_roi(cur, poly)
-    smap = structure_map(baseline, cur, roi)
-    h, w = cur.lcn.shape
     lit = light_changed(brightness_in(baseline, cur, roi, SHADING_MIN_BRIGHTNESS))
+    smap = structure_map(baseline, cur, roi, threshold=dist_threshold(lit))
+    h, w = cur.lcn.shape
     return regions_of(smap, roi, w, h, (baseline, cur) if lit else None)
 
 

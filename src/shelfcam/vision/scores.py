@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from shelfcam.vision.brightness import brightness_in, moved_upper_bound
 from shelfcam.vision.delta import (
     SHADING_MIN_BRIGHTNESS,
+    dist_threshold,
     judgeable,
     light_changed,
     regions_of,
@@ -136,11 +137,10 @@ def analyze(
         judgeable(cur, inv_small) if baseline is not None or empty_ref is not None else None
     )
     if baseline is not None:
-        smap = structure_map(baseline, cur, inv_small, cur_judgeable)
         bright = brightness_in(baseline, cur, inv_small, SHADING_MIN_BRIGHTNESS)
-        res = regions_of(
-            smap, inv_small, sw, sh, (baseline, cur) if light_changed(bright) else None
-        )
+        lit = light_changed(bright)
+        smap = structure_map(baseline, cur, inv_small, cur_judgeable, dist_threshold(lit))
+        res = regions_of(smap, inv_small, sw, sh, (baseline, cur) if lit else None)
         delta, judged, regions = res.score, res.judged_fraction, res.regions
         base_light = lighting_change(baseline, cur, inv_small, smap, bright)
         if base_light.score > light.score:

@@ -44,3 +44,20 @@ def noisy(img: U8, sigma: float, seed: int) -> U8:
 def gain_offset(img: U8, gain: float, offset: float) -> U8:
     out: U8 = np.clip(img.astype(np.float32) * gain + offset, 0, 255).astype(np.uint8)
     return out
+
+
+def plain(seed: int, w: int = W, h: int = H) -> U8:
+    """An untextured board: grey 130 with a faint, smooth shading (a few grey levels)."""
+    rng = np.random.default_rng(seed)
+    img = np.full((h, w), 130.0, np.float32)
+    img += cv2.resize(rng.standard_normal((3, 4)).astype(np.float32), (w, h)) * 3.0
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def with_flat_item(img: U8, box: tuple[int, int, int, int], level: int) -> U8:
+    """``img`` with an untextured item of grey ``level`` in ``box`` x, y, w, h: only its
+    outline is structure."""
+    x, y, w, h = box
+    out = img.copy()
+    out[y : y + h, x : x + w] = level
+    return out

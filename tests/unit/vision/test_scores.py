@@ -31,7 +31,14 @@ from shelfcam.vision.scores import (
     SHIFT_MIN_CONFIDENCE,
     SHIFT_THRESHOLD_PX,
 )
-from tests.unit.vision.images import gain_offset, noisy, textured, with_object
+from tests.unit.vision.images import (
+    gain_offset,
+    noisy,
+    plain,
+    textured,
+    with_flat_item,
+    with_object,
+)
 
 LEFT = ((0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0))
 RIGHT = ((0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0))
@@ -90,6 +97,39 @@ def test_small_object_delta_and_region(appear: bool) -> None:
     assert res.regions, "a changed region is reported"
     assert max(r.iou(SMALL_TRUTH) for r in res.regions) > 0.3
     assert res.regions[0].iou(SMALL_TRUTH) > 0.3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("appear", [True, False])
+def test_flat_item_on_plain_board_is_seen(appear: bool, seed: int) -> None:
+    # An untextured item (grey 70 on 130) on an untextured board changes only along its
+    # outline, a band of structure 1-2 px wide at the 0.45 distance, which the 3x3 opening
+    # removed (score 0.0). Under steady light the distance threshold is lower and it counts.
+    empty = noisy(plain(seed), 2.0, 10 + seed)
+    full = noisy(with_flat_item(plain(seed), SMALL_BOX, 70), 2.0, 20 + seed)
+    a, b = (empty, full) if appear else (full, empty)
+    res = inventory_delta(make_frame(a), make_frame(b), INV)
+    assert res.score > INVENTORY_DELTA_THRESHOLD
+    # The outline may come in pieces (its corners): all on the item, together covering it.
+    x0 = min(r.x for r in res.regions)
+    y0 = min(r.y for r in res.regions)
+    x1 = max(r.x + r.w for r in res.regions)
+    y1 = max(r.y + r.h for r in res.regions)
+    assert Region(x0, y0, x1 - x0, y1 - y0).iou(SMALL_TRUTH) > 0.5
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(
+    ("gain", "offset"), [(1.0, 0.0), (0.93, 0.0), (1.0, 8.0), (1.08, -6.0), (0.5, 0.0)]
+)
+def test_plain_board_quiet_under_noise_and_small_exposure_changes(
+    gain: float, offset: float, seed: int
+) -> None:
+    # The sensitive steady-light threshold must not see a flat board's noise, nor an
+    # exposure change too small to count as a light change.
+    a = noisy(with_flat_item(plain(seed), SMALL_BOX, 70), 2.0, 30 + seed)
+    b = noisy(gain_offset(with_flat_item(plain(seed), SMALL_BOX, 70), gain, offset), 2.0, 40)
+    assert inventory_delta(make_frame(a), make_frame(b), INV).score < 0.05
 
 
 @pytest.mark.parametrize(
