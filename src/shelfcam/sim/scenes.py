@@ -223,6 +223,11 @@ def _take_lights(t: Timeline) -> None:
     t.take(_pick(t))
 
 
+def _reach_lights(t: Timeline) -> None:
+    t.set(gain=(0.55, 0.5, 0.42))  # the same dimming as _take_lights
+    t.nothing()
+
+
 def _take_drift(t: Timeline) -> None:
     t.take(_pick(t))
     t.ramp(6.0, "exposure", "exposure drifts after the interaction", exposure=1.3)
@@ -318,6 +323,11 @@ SCENARIOS: dict[str, ScenarioSpec] = {
         ScenarioSpec("swap_item", "one item taken, another put back", _swap, start_without=1),
         ScenarioSpec(
             "take_during_lights_change", "lights dim as a hand takes an item", _take_lights
+        ),
+        ScenarioSpec(
+            "reach_during_lights_change",
+            "lights dim as a hand reaches in; nothing taken",
+            _reach_lights,
         ),
         ScenarioSpec("take_exposure_drift", "a take, then exposure drifts", _take_drift),
         ScenarioSpec(

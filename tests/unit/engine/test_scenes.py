@@ -6,8 +6,7 @@ import pytest
 
 from shelfcam.engine import EngineConfig
 from shelfcam.sim.offline import EPOCH, run_frames
-from shelfcam.sim.scenes import ScenarioSpec, generate, render_spec
-from shelfcam.sim.timeline import Timeline
+from shelfcam.sim.scenes import generate
 from shelfcam.vision import Rois
 
 TAIL_S = 10
@@ -55,11 +54,6 @@ def test_scene_gives_the_labelled_events(name: str) -> None:
         assert abs(at - expected) <= 2000, (kind, at, expected)
 
 
-def _dim_reach(t: Timeline) -> None:
-    t.set(gain=(0.55, 0.5, 0.42))  # the same dimming as take_during_lights_change
-    t.nothing()
-
-
 @pytest.mark.xfail(
     strict=True,
     reason="known (docs/vision.md, Known limitations): after a light switch the first stable "
@@ -68,9 +62,7 @@ def _dim_reach(t: Timeline) -> None:
 )
 @pytest.mark.parametrize("seed", [0, 1])
 def test_light_switch_as_a_hand_reaches_in_takes_nothing(seed: int) -> None:
-    scene = render_spec(
-        ScenarioSpec("dim_reach", "lights dim as a hand reaches in", _dim_reach), seed
-    )
+    scene = generate("reach_during_lights_change", seed=seed)
     fps = scene.labels["fps"]
     frames = list(scene.frames) + [scene.frames[-1]] * int(TAIL_S * fps)
     times = [i * 1000 / fps for i in range(len(frames))]
