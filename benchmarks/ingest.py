@@ -102,6 +102,10 @@ def main() -> None:
                         ("baseline", base_url, None),
                         ("shelfcam", ingest_url, token),
                     ):
+                        # Each run starts with the previous run's files written out: the
+                        # kernel throttles a writer once much is dirty (here after a few
+                        # hundred MB, one run's worth), which would slow whichever runs second.
+                        os.sync()
                         result = run_loadgen(
                             url_,
                             tok,
