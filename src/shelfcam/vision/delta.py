@@ -115,14 +115,6 @@ class DeltaResult:
 _LT = cv2.CMP_LT
 
 
-@lru_cache(maxsize=16)
-def _zeros(height: int, width: int) -> NDArray[np.float32]:
-    """A cached read-only float32 zero image (``absdiff`` against it is ``abs``)."""
-    z = np.zeros((height, width), np.float32)
-    z.flags.writeable = False
-    return z
-
-
 @lru_cache(maxsize=64)
 def _margin(
     y0: int, y1: int, x0: int, x1: int, height: int, width: int
@@ -165,7 +157,8 @@ def structure_map(
     gy, gx, iy, ix = _margin(roi.y0, roi.y1, roi.x0, roi.x1, h, w)
     cross = cv2.boxFilter(cv2.multiply(a.lcn[gy, gx], b.lcn[gy, gx]), -1, _WIN, borderType=_REFLECT)
     limit = cv2.addWeighted(a.lcn_energy[gy, gx], 0.5, b.lcn_energy[gy, gx], 0.5, -0.5 * threshold)
-    over = cv2.compare(cv2.absdiff(cross, _zeros(cross.shape[0], cross.shape[1])), limit, _LT)
+    # np.abs is exact like cv2.absdiff against zeros, at half the call's overhead.
+    over = cv2.compare(np.abs(cross), limit, _LT)
     ys, xs = slice(roi.y0, roi.y1), slice(roi.x0, roi.x1)
     if b_judgeable is None:
         b_judgeable = judgeable(b, roi)

@@ -56,11 +56,13 @@ def _offset_and_spread(diff: NDArray[np.uint8]) -> tuple[int, float]:
     """Median and robust sigma (1.4826 x MAD) of the difference, from every 4th pixel in
     both directions (300 samples for VGA: the threshold's floor dominates unless the noise
     is heavy, and a few percent of error on a heavy-noise sigma does not matter)."""
-    sample = diff[::4, ::4].ravel()
+    sample = diff[::4, ::4].flatten()  # always a copy: partitioned in place
     k = sample.size // 2
-    med = int(np.partition(sample, k)[k])
-    mad = float(np.partition(_ABS_DEV[med].take(sample), k)[k])
-    return med, 1.4826 * mad
+    sample.partition(k)
+    med = int(sample[k])
+    dev = _ABS_DEV[med].take(sample)
+    dev.partition(k)
+    return med, 1.4826 * float(dev[k])
 
 
 @lru_cache(maxsize=512)
