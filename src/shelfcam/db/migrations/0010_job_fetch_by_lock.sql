@@ -12,9 +12,10 @@
 -- are read by a skip scan of an index on lock, and each lock's first job from the same
 -- index (ordered by -priority so that the planner cannot walk the priority index instead),
 -- so a fetch costs a few index probes per camera. The candidates are then tried in order,
--- each by its primary key, skipping rows another worker is taking. The function keeps procrastinate's name, arguments and result, so its Python
--- side is unchanged; tests/integration/test_job_fetch.py checks the semantics and that the
--- installed procrastinate still ships the function this one replaces.
+-- each by its primary key, skipping rows another worker is taking. The function keeps
+-- procrastinate's name, arguments and result, so its Python side is unchanged;
+-- tests/integration/test_job_fetch.py checks the semantics and that the installed
+-- procrastinate still ships the function this one replaces.
 CREATE INDEX procrastinate_jobs_lock_active
     ON procrastinate_jobs (lock, status, (-(priority::bigint)), id)
     WHERE status IN ('todo', 'doing') AND lock IS NOT NULL;
