@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shelfcam.polygons import Polygon
-from shelfcam.sim.scenes import ScenarioSpec, render_spec
+from shelfcam.sim.scenes import SCENARIOS, ScenarioSpec, render_spec
 from shelfcam.sim.timeline import Timeline
 
 TAIL_S = 10.0
@@ -85,13 +85,6 @@ def _reach_for_nothing(t: Timeline) -> None:
     t.nothing()
 
 
-def _lights_off_on(t: Timeline) -> None:
-    t.set(gain=(0.3, 0.26, 0.2))
-    t.hold(6.0, "lights", "lights off: ambient light only, warm tint")
-    t.set(gain=(1.0, 1.0, 1.0))
-    t.hold(6.0, "lights", "lights on again")
-
-
 def _cover_lens(t: Timeline) -> None:
     t.cover(8.0)
     t.hold(6.0)
@@ -104,7 +97,7 @@ PANTRY = Story(
         Step("a hand takes an item", _take_one),
         Step(
             "the lights go off, then on again (a light change is not a stock change)",
-            _lights_off_on,
+            SCENARIOS["lights_off_on"].build,  # the eval's scene, as it is judged there
         ),
         Step("a hand reaches in and takes nothing", _reach_for_nothing),
         Step("the item is put back", _put_back_one),
