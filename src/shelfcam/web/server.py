@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import socket
 import threading
@@ -16,8 +17,23 @@ from shelfcam.web.app import create_app
 log = logging.getLogger(__name__)
 
 
+def settle_heap() -> int:
+    """Move everything alive now (modules, routes, templates, the pool) out of the cyclic
+    garbage collector's view; returns how many objects that was.
+
+    Called once the server has started. Without it, every full collection walks those
+    ~100,000 long-lived objects again: a 50-60 ms stall of the event loop every second
+    or two under load (every upload then in flight waits for it), which made ingest's
+    p99 latency at 64 concurrent uploads 1.5x the baseline's. Frozen, a full collection
+    looks at the requests' young objects only (about 3 ms)."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 class _Server(uvicorn.Server):
-    """uvicorn's server, calling ``on_started`` once it listens (and its lifespan ran)."""
+    """uvicorn's server, calling ``on_started`` once it listens (and its lifespan ran);
+    its start-up heap is then frozen (see :func:`settle_heap`)."""
 
     def __init__(self, config: uvicorn.Config, on_started: Callable[[], None] | None) -> None:
         super().__init__(config)
@@ -25,7 +41,11 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        if self.started and self._on_started is not None:
+        if not self.started:
+            return
+        frozen = settle_heap()
+        log.debug("action=heap_frozen objects=%d", frozen)
+        if self._on_started is not None:
             self._on_started()
 
 
