@@ -3,9 +3,14 @@
 Starts the embedded PostgreSQL, a live `shelfcam api` (uvicorn, 1 worker, no analysis
 worker) and the baseline app (benchmarks/baseline_app.py: same stack, body -> file ->
 one row -> commit), then drives each from a separate client process
-(benchmarks/loadgen.py) with 16 and 64 concurrent uploads of a ~50 KB VGA JPEG.
+(benchmarks/loadgen.py) with 16 and 64 concurrent uploads of a ~50 KB VGA JPEG. The two
+stacks take turns, in slices (see SLICES), for a fair ratio on a shared machine.
 
     uv run python benchmarks/ingest.py [--seconds 10]
+
+Each row also gives the CPU time per frame of the server process (and the kernel's part
+of it: mostly writing the file) and of PostgreSQL (all its processes): on 2 shared cores,
+these say where a run's throughput went.
 
 Last line: ingest_fps=<n> ingest_ratio=<x> p99_ms=<n> p99_ratio=<x> (at 64 concurrent).
 """
@@ -14,11 +19,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import sys
 import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -26,12 +35,69 @@ sys.path.insert(0, str(REPO))
 from tests.e2e.processes import free_port  # noqa: E402
 from tests.jpegs import jpeg  # noqa: E402
 
-from benchmarks.common import run_loadgen, wait_ready  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    cpu_seconds,
+    run_loadgen,
+    wait_ready,
+)
 from shelfcam import runtime  # noqa: E402
 from shelfcam.config import load_settings  # noqa: E402
 from shelfcam.db.connect import connection  # noqa: E402
 from shelfcam.db.migrate import migrate  # noqa: E402
 from shelfcam.devices import add_device  # noqa: E402
+
+SLICES = 4
+"""Each stack's time at each concurrency is cut into this many slices, run alternately in
+the order baseline, shelfcam, shelfcam, baseline, ... so that both stacks see the same
+machine: on shared cores and disk, conditions drift within a minute."""
+SLICE_ORDER = ("baseline", "shelfcam", "shelfcam", "baseline")
+
+
+@dataclass(frozen=True)
+class _Stack:
+    url: str
+    token: str | None
+    pid: int
+
+
+@dataclass
+class _Totals:
+    """One stack's slices at one concurrency, added up."""
+
+    frames: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    server_cpu_s: float = 0.0
+    server_kernel_s: float = 0.0
+    postgres_cpu_s: float = 0.0
+
+    def add(
+        self,
+        result: dict[str, Any],
+        latencies: list[float],
+        server: tuple[float, float],
+        postgres: tuple[float, float],
+    ) -> None:
+        """One slice: its summary, latencies and CPU (user, system) seconds."""
+        self.frames += int(result["requests"])
+        self.seconds += float(result["seconds"])
+        self.latencies.extend(latencies)
+        self.statuses.update(result["statuses"])
+        self.server_cpu_s += sum(server)
+        self.server_kernel_s += server[1]
+        self.postgres_cpu_s += sum(postgres)
+
+    def per_frame_ms(self, seconds: float) -> float:
+        return seconds * 1000 / max(1, self.frames)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds
+
+    def percentile_ms(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[max(0, int(len(ordered) * q) - 1)] * 1000
 
 
 def main() -> None:
@@ -88,38 +154,57 @@ def main() -> None:
                 ingest_url = f"http://127.0.0.1:{port}/api/v1/ingest/frame?boot=bench"
                 base_url = f"http://127.0.0.1:{base_port}/baseline"
                 run_loadgen(
-                    ingest_url, token, body, concurrency=8, seconds=2, first_seq=10_000_000
+                    ingest_url, token, body, concurrency=8, seconds=2, first_seq=10**9
                 )  # warm up
                 run_loadgen(base_url, None, body, concurrency=8, seconds=2, first_seq=0)
-                results = {}
+                postmaster = _postmaster_pid(settings.embedded_pgdata)
+                stacks = {
+                    "baseline": _Stack(base_url, None, servers[1].pid),
+                    "shelfcam": _Stack(ingest_url, token, servers[0].pid),
+                }
+                results: dict[tuple[int, str], _Totals] = {}
                 seq = 0
                 print(
                     f"{'concurrency':>11} {'stack':>9} {'frames/s':>9} {'p50 ms':>8} "
-                    f"{'p99 ms':>8}  statuses"
+                    f"{'p99 ms':>8} {'cpu ms/frame':>13} {'kernel':>6} {'postgres':>8}  statuses"
                 )
                 for concurrency in (16, 64):
-                    for name, url_, tok in (
-                        ("baseline", base_url, None),
-                        ("shelfcam", ingest_url, token),
-                    ):
-                        # Each run starts with the previous run's files written out: the
+                    totals = {name: _Totals() for name in stacks}
+                    for name in SLICE_ORDER * (SLICES // 2):
+                        stack = stacks[name]
+                        # Each slice starts with the previous one's files written out: the
                         # kernel throttles a writer once much is dirty (here after a few
-                        # hundred MB, one run's worth), which would slow whichever runs second.
+                        # hundred MB), which would slow whichever runs second.
                         os.sync()
+                        cpu_before = (
+                            cpu_seconds(stack.pid),
+                            cpu_seconds(postmaster, with_children=True),
+                        )
                         result = run_loadgen(
-                            url_,
-                            tok,
+                            stack.url,
+                            stack.token,
                             body,
                             concurrency=concurrency,
-                            seconds=args.seconds,
+                            seconds=args.seconds / SLICES,
                             first_seq=seq,
+                            latencies=root / "latencies.json",
+                        )
+                        totals[name].add(
+                            result,
+                            json.loads((root / "latencies.json").read_text()),
+                            _minus(cpu_seconds(stack.pid), cpu_before[0]),
+                            _minus(cpu_seconds(postmaster, with_children=True), cpu_before[1]),
                         )
                         seq += 1_000_000
-                        results[(concurrency, name)] = result
+                    for name, total in totals.items():
+                        results[(concurrency, name)] = total
                         print(
-                            f"{concurrency:>11} {name:>9} {result['fps']:>9} "
-                            f"{result['p50_ms']:>8} {result['p99_ms']:>8}  "
-                            f"{result['statuses']}",
+                            f"{concurrency:>11} {name:>9} {total.fps:>9.1f} "
+                            f"{total.percentile_ms(0.50):>8.2f} {total.percentile_ms(0.99):>8.2f} "
+                            f"{total.per_frame_ms(total.server_cpu_s):>13.2f} "
+                            f"{total.per_frame_ms(total.server_kernel_s):>6.2f} "
+                            f"{total.per_frame_ms(total.postgres_cpu_s):>8.2f}  "
+                            f"{dict(total.statuses)}",
                             flush=True,
                         )
             finally:
@@ -127,12 +212,20 @@ def main() -> None:
                     server.terminate()
                     server.wait(timeout=30)
     ours, base = results[(64, "shelfcam")], results[(64, "baseline")]
-    fps_ratio = float(ours["fps"]) / float(base["fps"])  # type: ignore[arg-type]
-    p99_ratio = float(ours["p99_ms"]) / float(base["p99_ms"])  # type: ignore[arg-type]
+    p99, base_p99 = ours.percentile_ms(0.99), base.percentile_ms(0.99)
     print(
-        f"ingest_fps={ours['fps']} ingest_ratio={fps_ratio:.2f} p99_ms={ours['p99_ms']} "
-        f"p99_ratio={p99_ratio:.2f}"
+        f"ingest_fps={ours.fps:.1f} ingest_ratio={ours.fps / base.fps:.2f} p99_ms={p99:.2f} "
+        f"p99_ratio={p99 / base_p99:.2f}"
     )
+
+
+def _minus(after: tuple[float, float], before: tuple[float, float]) -> tuple[float, float]:
+    return after[0] - before[0], after[1] - before[1]
+
+
+def _postmaster_pid(pgdata: Path) -> int:
+    """The embedded PostgreSQL's postmaster (first line of its postmaster.pid)."""
+    return int((pgdata / "postmaster.pid").read_text().split()[0])
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ async def run(
     seconds: float,
     first_seq: int,
     rate: float = 0.0,
-) -> dict[str, object]:
+) -> tuple[dict[str, object], list[float]]:
     host_port, _, path = url.removeprefix("http://").partition("/")
     host, _, port = host_port.partition(":")
     headers = f"X-API-Key: {token}\r\n" if token else ""
@@ -98,7 +98,7 @@ async def run(
     )
     elapsed = time.perf_counter() - started
     latencies.sort()
-    return {
+    summary = {
         "requests": len(latencies),
         "seconds": round(elapsed, 2),
         "fps": round(len(latencies) / elapsed, 1),
@@ -106,6 +106,7 @@ async def run(
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
         "statuses": dict(statuses),
     }
+    return summary, latencies
 
 
 def main() -> None:
@@ -119,8 +120,11 @@ def main() -> None:
     parser.add_argument(
         "--rate", type=float, default=0.0, help="total requests/s (0: as fast as answered)"
     )
+    parser.add_argument(
+        "--latencies", type=Path, help="also write every latency (seconds, JSON list) here"
+    )
     args = parser.parse_args()
-    result = asyncio.run(
+    result, latencies = asyncio.run(
         run(
             args.url,
             args.token,
@@ -131,6 +135,8 @@ def main() -> None:
             args.rate,
         )
     )
+    if args.latencies is not None:
+        args.latencies.write_text(json.dumps(latencies))
     print(json.dumps(result))
 
 
