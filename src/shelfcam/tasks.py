@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 import procrastinate
 
-from shelfcam import queue
+from shelfcam import queue, runtime
 from shelfcam.config import Settings
 from shelfcam.db.connect import open_pool
 from shelfcam.db.types import Pool
@@ -150,6 +150,7 @@ async def run_worker(settings: Settings, database_url: str) -> None:
         async with running_worker(
             settings, pool, FrameStore(settings.data_dir), Metrics(), install_signal_handlers=True
         ) as task:
+            log.debug("action=heap_frozen objects=%d", runtime.settle_heap())
             await task
     finally:
         await pool.close()

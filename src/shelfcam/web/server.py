@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import socket
 import threading
@@ -12,28 +11,15 @@ from collections.abc import Callable, Iterator
 import uvicorn
 
 from shelfcam.config import Settings
+from shelfcam.runtime import settle_heap
 from shelfcam.web.app import create_app
 
 log = logging.getLogger(__name__)
 
 
-def settle_heap() -> int:
-    """Move everything alive now (modules, routes, templates, the pool) out of the cyclic
-    garbage collector's view; returns how many objects that was.
-
-    Called once the server has started. Without it, every full collection walks those
-    ~100,000 long-lived objects again: a 50-60 ms stall of the event loop every second
-    or two under load (every upload then in flight waits for it), which made ingest's
-    p99 latency at 64 concurrent uploads 1.5x the baseline's. Frozen, a full collection
-    looks at the requests' young objects only (about 3 ms)."""
-    gc.collect()
-    gc.freeze()
-    return gc.get_freeze_count()
-
-
 class _Server(uvicorn.Server):
     """uvicorn's server, calling ``on_started`` once it listens (and its lifespan ran);
-    its start-up heap is then frozen (see :func:`settle_heap`)."""
+    its start-up heap is then frozen (:func:`shelfcam.runtime.settle_heap`)."""
 
     def __init__(self, config: uvicorn.Config, on_started: Callable[[], None] | None) -> None:
         super().__init__(config)

@@ -1,4 +1,4 @@
-"""The served process freezes its start-up heap (see shelfcam.web.server.settle_heap)."""
+"""A long-running process freezes its start-up heap (shelfcam.runtime.settle_heap)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shelfcam.web.server import settle_heap
+from shelfcam.runtime import settle_heap
 
 
 class _Node:
