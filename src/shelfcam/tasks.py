@@ -22,13 +22,14 @@ from datetime import UTC, datetime
 
 import procrastinate
 
-from shelfcam import queue, runtime
+from shelfcam import queue
 from shelfcam.config import Settings
 from shelfcam.db.connect import open_pool
 from shelfcam.db.types import Pool
 from shelfcam.metrics import Metrics
 from shelfcam.retention.runner import Retention, RetentionBusy
 from shelfcam.retention.summary import Scope
+from shelfcam.runtime import settle_heap
 from shelfcam.store import FrameStore
 from shelfcam.worker import Analyzer, TransientError, process_with_retry_semantics
 
@@ -150,7 +151,7 @@ async def run_worker(settings: Settings, database_url: str) -> None:
         async with running_worker(
             settings, pool, FrameStore(settings.data_dir), Metrics(), install_signal_handlers=True
         ) as task:
-            log.debug("action=heap_frozen objects=%d", runtime.settle_heap())
+            log.debug("action=heap_frozen objects=%d", settle_heap())
             await task
     finally:
         await pool.close()
