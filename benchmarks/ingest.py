@@ -100,6 +100,46 @@ class _Totals:
         return ordered[max(0, int(len(ordered) * q) - 1)] * 1000
 
 
+def _interleaved(
+    stacks: dict[str, _Stack],
+    postmaster: int,
+    body: Path,
+    latencies: Path,
+    *,
+    concurrency: int,
+    seconds: float,
+    first_seq: int,
+) -> dict[str, _Totals]:
+    """Each stack driven for ``seconds`` in all at ``concurrency``, in `SLICES` slices
+    taken in turns (`SLICE_ORDER`)."""
+    totals = {name: _Totals() for name in stacks}
+    seq = first_seq
+    for name in SLICE_ORDER * (SLICES // 2):
+        stack = stacks[name]
+        # Each slice starts with the previous one's files written out: the kernel
+        # throttles a writer once much is dirty (here after a few hundred MB), which
+        # would slow whichever runs second.
+        os.sync()
+        before = cpu_seconds(stack.pid), cpu_seconds(postmaster, with_children=True)
+        result = run_loadgen(
+            stack.url,
+            stack.token,
+            body,
+            concurrency=concurrency,
+            seconds=seconds / SLICES,
+            first_seq=seq,
+            latencies=latencies,
+        )
+        totals[name].add(
+            result,
+            json.loads(latencies.read_text()),
+            _minus(cpu_seconds(stack.pid), before[0]),
+            _minus(cpu_seconds(postmaster, with_children=True), before[1]),
+        )
+        seq += 1_000_000
+    return totals
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
@@ -157,45 +197,25 @@ def main() -> None:
                     ingest_url, token, body, concurrency=8, seconds=2, first_seq=10**9
                 )  # warm up
                 run_loadgen(base_url, None, body, concurrency=8, seconds=2, first_seq=0)
-                postmaster = _postmaster_pid(settings.embedded_pgdata)
                 stacks = {
                     "baseline": _Stack(base_url, None, servers[1].pid),
                     "shelfcam": _Stack(ingest_url, token, servers[0].pid),
                 }
-                results: dict[tuple[int, str], _Totals] = {}
-                seq = 0
                 print(
                     f"{'concurrency':>11} {'stack':>9} {'frames/s':>9} {'p50 ms':>8} "
                     f"{'p99 ms':>8} {'cpu ms/frame':>13} {'kernel':>6} {'postgres':>8}  statuses"
                 )
+                results = {}
                 for concurrency in (16, 64):
-                    totals = {name: _Totals() for name in stacks}
-                    for name in SLICE_ORDER * (SLICES // 2):
-                        stack = stacks[name]
-                        # Each slice starts with the previous one's files written out: the
-                        # kernel throttles a writer once much is dirty (here after a few
-                        # hundred MB), which would slow whichever runs second.
-                        os.sync()
-                        cpu_before = (
-                            cpu_seconds(stack.pid),
-                            cpu_seconds(postmaster, with_children=True),
-                        )
-                        result = run_loadgen(
-                            stack.url,
-                            stack.token,
-                            body,
-                            concurrency=concurrency,
-                            seconds=args.seconds / SLICES,
-                            first_seq=seq,
-                            latencies=root / "latencies.json",
-                        )
-                        totals[name].add(
-                            result,
-                            json.loads((root / "latencies.json").read_text()),
-                            _minus(cpu_seconds(stack.pid), cpu_before[0]),
-                            _minus(cpu_seconds(postmaster, with_children=True), cpu_before[1]),
-                        )
-                        seq += 1_000_000
+                    totals = _interleaved(
+                        stacks,
+                        _postmaster_pid(settings.embedded_pgdata),
+                        body,
+                        root / "latencies.json",
+                        concurrency=concurrency,
+                        seconds=args.seconds,
+                        first_seq=concurrency * 100_000_000,
+                    )
                     for name, total in totals.items():
                         results[(concurrency, name)] = total
                         print(
