@@ -17,10 +17,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from shelfcam.config import Settings
 from shelfcam.db.connect import open_pool
 from shelfcam.db.types import Pool
+from shelfcam.queue import ANALYSIS_QUEUE, MAINTENANCE_QUEUE
 from shelfcam.retention.runner import Retention, RetentionBusy
 from shelfcam.store import FrameStore
 from tests.apps import count, files_under, new_device, settings_for
@@ -406,6 +408,53 @@ async def test_disk_guard_off(env: Env, db_url: str, tmp_path: Path) -> None:
     settings = settings_for(db_url, tmp_path / "data", disk_guard_free_mb=0)
     off = Retention(settings, env.pool, env.store, free_bytes=lambda: 0)
     assert await off.guard(now()) is None
+
+
+def _job(db_url: str, queue: str, args: dict[str, str], status: str) -> int:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, lock, args, status) "
+            "VALUES (%s, 'some.task', 'cam1', %s, %s) RETURNING id",
+            (queue, Jsonb(args), status),
+        ).fetchone()
+    assert row is not None
+    assert isinstance(row[0], int)
+    return row[0]
+
+
+async def test_analysis_jobs_that_ended_without_success_go_with_their_frames(
+    env: Env, db_url: str
+) -> None:
+    """A failed analysis job stays (for a retry, for a look) while its frame could still be
+    analysed; once the frame is past the staging retention (24 h), the job goes."""
+    t = now()
+    old, _ = env.seed.capture("cam1", t - 2 * DAY)
+    recent, _ = env.seed.capture("cam1", t - timedelta(hours=1))
+
+    def analysis(capture_id: object, status: str) -> int:
+        return _job(db_url, ANALYSIS_QUEUE, {"capture_id": str(capture_id)}, status)
+
+    removed = {
+        analysis(old, "failed"),
+        analysis(uuid.uuid4(), "cancelled"),  # its capture is gone
+        analysis("not-a-uuid", "aborted"),  # names no capture
+    }
+    kept = {
+        analysis(recent, "failed"),
+        analysis(old, "todo"),  # not ended
+        _job(db_url, MAINTENANCE_QUEUE, {"capture_id": str(old)}, "failed"),
+    }
+    dry = await env.retention().run(t, dry_run=True)
+    assert dry.jobs == 3
+    assert count(db_url, "SELECT count(*) FROM procrastinate_jobs") == 6
+
+    assert (await env.retention().run(t, scope="sweep")).jobs == 0  # nightly runs only
+    summary = await env.retention().run(t)
+    assert summary.jobs == 3
+    with psycopg.connect(db_url) as conn:
+        left = {row[0] for row in conn.execute("SELECT id FROM procrastinate_jobs")}
+    assert left == kept
+    assert not left & removed
 
 
 async def test_old_captures_rows_are_purged_without_breaking_events(

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import psycopg
+from psycopg import sql
 
 from shelfcam.db.types import Conn, Row
 
@@ -341,6 +342,38 @@ async def purge_captures(conn: Conn, capture_ids: Sequence[uuid.UUID]) -> int:
         """,
         (ids,),
     )
+    return cur.rowcount
+
+
+_UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+_UNSUCCESSFUL_JOBS = sql.SQL("""
+WITH ended AS (
+    SELECT j.id FROM procrastinate_jobs j
+    LEFT JOIN captures c ON c.capture_id = CASE
+        WHEN j.args->>'capture_id' ~ %(uuid)s THEN (j.args->>'capture_id')::uuid END
+    WHERE j.queue_name = %(queue)s
+      AND j.status IN ('failed', 'cancelled', 'aborted')
+      AND (c.capture_id IS NULL OR c.received_at < %(before)s)
+)
+{}
+""")
+_COUNT_ENDED = sql.SQL("SELECT count(*) AS n FROM ended")
+_DELETE_ENDED = sql.SQL("DELETE FROM procrastinate_jobs WHERE id IN (SELECT id FROM ended)")
+
+
+async def purge_unsuccessful_jobs(
+    conn: Conn, queue: str, before: datetime, *, dry_run: bool
+) -> int:
+    """Delete (or, with ``dry_run``, count) the jobs of ``queue`` that ended without
+    success and whose capture is gone or was received before ``before``. A succeeded job
+    is deleted as it succeeds; these would otherwise stay for good."""
+    params = {"queue": queue, "before": before, "uuid": _UUID}
+    if dry_run:
+        cur = await conn.execute(_UNSUCCESSFUL_JOBS.format(_COUNT_ENDED), params)
+        row = await cur.fetchone()
+        return int(row["n"]) if row else 0
+    cur = await conn.execute(_UNSUCCESSFUL_JOBS.format(_DELETE_ENDED), params)
     return cur.rowcount
 
 

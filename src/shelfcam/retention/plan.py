@@ -61,6 +61,11 @@ class Policy:
     def captures_before(self, now: datetime) -> datetime | None:
         return None if self.capture_retention is None else now - self.capture_retention
 
+    def jobs_before(self, now: datetime) -> datetime:
+        """An analysis job that ended without success goes once its frame was received
+        before this: the staging frame is gone by then, so no retry could analyse it."""
+        return now - self.staging_retention
+
 
 # --- rows in --------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from shelfcam.config import Settings
 from shelfcam.db import retention as queries
 from shelfcam.db.types import Conn, Pool, Row
 from shelfcam.errors import Conflict
+from shelfcam.queue import ANALYSIS_QUEUE
 from shelfcam.retention.files import Deleter, sweep_orphans
 from shelfcam.retention.pace import Pacer
 from shelfcam.retention.plan import (
@@ -125,6 +126,9 @@ class Retention:
                 await sweep_orphans(conn, self.store, deleter, self.policy, now, areas, summary)
                 if scope == "full":
                     await self._purge(conn, now, summary, dry_run=dry_run)
+                    summary.jobs = await queries.purge_unsuccessful_jobs(
+                        conn, ANALYSIS_QUEUE, self.policy.jobs_before(now), dry_run=dry_run
+                    )
                 summary.folders = await self._prune(areas, dry_run=dry_run)
         summary.errors = deleter.errors
         summary.seconds = time.monotonic() - started

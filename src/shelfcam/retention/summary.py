@@ -43,6 +43,8 @@ class Summary:
     orphan: Tally = field(default_factory=Tally)
     folders: int = 0
     purged: int = 0
+    jobs: int = 0
+    """Analysis jobs that ended without success, removed with (or after) their capture."""
     foreign: int = 0
     errors: int = 0
     seconds: float = 0.0
@@ -71,6 +73,7 @@ class Summary:
             "orphan": tally(self.orphan, with_captures=False),
             "folders": {"removed": self.folders},
             "captures": {"purged": self.purged},
+            "jobs": {"removed": self.jobs},
             "total": {"files": self.files, "bytes": self.bytes},
             "foreign_files": self.foreign,
             "errors": self.errors,
@@ -92,6 +95,7 @@ class Summary:
             "orphan_bytes": self.orphan.bytes,
             "folders": self.folders,
             "captures_purged": self.purged,
+            "jobs_removed": self.jobs,
             "errors": self.errors,
             "seconds": f"{self.seconds:.3f}",
         }
@@ -109,6 +113,7 @@ class Summary:
             f"  orphan files:    {verb} {self.orphan.files} files ({_size(self.orphan.bytes)})",
             f"  empty folders:   {self.folders}",
             f"  captures rows:   {self.purged} purged",
+            f"  failed jobs:     {self.jobs} removed",
             f"  total:           {self.files} files, {_size(self.bytes)}",
         ]
         if self.foreign:

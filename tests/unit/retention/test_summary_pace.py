@@ -34,6 +34,7 @@ def test_json_shape() -> None:
         "orphan": {"files": 1, "bytes": 10},
         "folders": {"removed": 5},
         "captures": {"purged": 0},
+        "jobs": {"removed": 0},
         "total": {"files": 11, "bytes": 7310},
         "foreign_files": 0,
         "errors": 0,
