@@ -30,6 +30,7 @@ KEYS = {
     "orphan",
     "folders",
     "captures",
+    "jobs",
     "total",
     "foreign_files",
     "errors",
