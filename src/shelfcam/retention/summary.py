@@ -44,7 +44,8 @@ class Summary:
     folders: int = 0
     purged: int = 0
     jobs: int = 0
-    """Analysis jobs that ended without success, removed with (or after) their capture."""
+    """Analysis jobs that ended without success, removed once their frame is past the
+    staging retention (nightly runs only)."""
     foreign: int = 0
     errors: int = 0
     seconds: float = 0.0
