@@ -174,8 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         cmd_retention_run,
         "Run retention now: expired event frames, staging frames and debug snapshots, "
-        "orphan files, empty folders (and old captures rows if "
-        "SHELFCAM_CAPTURE_RETENTION_DAYS is set); print what was deleted.",
+        "orphan files, empty folders, failed analysis jobs of frames past their staging "
+        "retention (and old "
+        "captures rows if SHELFCAM_CAPTURE_RETENTION_DAYS is set); print what was deleted.",
         "shelfcam retention run --dry-run --json",
     )
     rrun.add_argument(
