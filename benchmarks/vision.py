@@ -5,8 +5,9 @@ For VGA (640x480) and UXGA (1600x1200) synthetic shelf frames (shelfcam.sim, JPE
 
 * decode alone: ``decode_gray`` at analysis scale (the denominator), and
 * decode plus every score: ``decode_gray`` + ``make_frame`` + ``analyze`` with a previous
-  frame, a baseline, a reference and an empty reference (all cached `Frame` objects, as the
-  worker keeps them),
+  frame, a baseline, a reference, an empty reference and the two anchors of a watched
+  change (the frame it is watched since, and the previous frame; all cached `Frame`
+  objects, as the worker keeps them),
 
 and prints the ratio. Last line: ``vision_ratio_vga=<x> vision_ratio_uxga=<x>``.
 
@@ -42,6 +43,7 @@ def measure(width: int, height: int, rounds: int) -> tuple[float, float, tuple[i
     hand = next(p for p in sc.labels["phases"] if p["kind"] == "hand")
     picks = list(range(hand["start_frame"], hand["end_frame"]))
     prevs: dict[int, Frame] = {i: frame_from_jpeg(frames[i - 1]) for i in picks}
+    sinces: dict[int, Frame] = {i: frame_from_jpeg(frames[i - 2]) for i in picks}
     shape = decode_gray(frames[picks[0]]).shape
 
     dec: list[float] = []
@@ -60,6 +62,7 @@ def measure(width: int, height: int, rounds: int) -> tuple[float, float, tuple[i
             reference=reference,
             empty_ref=empty_ref,
             rois=rois,
+            anchors=(sinces[i], prevs[i]),
         )
         t2 = time.perf_counter()
         dec.append(t1 - t0)

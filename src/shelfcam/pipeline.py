@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from shelfcam.engine import EngineConfig, EngineState, HeldComparison, Observation, Step, step
-from shelfcam.vision import Frame, Rois, analyze, inventory_delta
+from shelfcam.engine import EngineConfig, EngineState, Observation, Step, step
+from shelfcam.vision import Frame, Region, Rois, analyze
 from shelfcam.vision.scores import FrameScores
 
 
@@ -26,8 +26,14 @@ def decide(
     rois: Rois,
     config: EngineConfig,
 ) -> tuple[FrameScores, Step]:
-    """Score ``cur`` against the previous frame, the baseline and the references, and step
-    the engine. ``kept`` maps capture ids to decoded frames (missing ones count as absent)."""
+    """Score ``cur`` against the previous frame, the baseline (with its patches), the
+    frame a watched change is compared with and the references, and step the engine.
+    ``kept`` maps capture ids to decoded frames (missing ones count as absent)."""
+    patches = [
+        (frame, Region(**p.box))
+        for p in state.patches
+        if (frame := kept.get(p.mark.capture_id)) is not None
+    ]
     scores = analyze(
         cur,
         prev=kept.get(state.prev_capture_id or ""),
@@ -35,10 +41,9 @@ def decide(
         reference=reference,
         empty_ref=empty_ref,
         rois=rois,
+        patches=patches,
+        anchors=[kept.get(capture_id) for capture_id in state.anchors()],
+        shift_gate=(config.thresholds.shift_threshold_px, config.thresholds.shift_min_confidence),
+        still=config.thresholds.stable_frame_change,
     )
-    held = None
-    held_frame = kept.get(state.held_capture() or "")
-    if held_frame is not None and held_frame.gray.shape == cur.gray.shape:
-        compared = inventory_delta(held_frame, cur, rois.inventory)
-        held = HeldComparison(compared.score, compared.regions)
-    return scores, step(state, Observation(capture_id, t, scores, held), config)
+    return scores, step(state, Observation(capture_id, t, scores), config)

@@ -3,22 +3,22 @@
 ``step(state, Observation(capture_id, t, scores), config) -> Step`` (see step.py).
 """
 
-from shelfcam.engine.builder import HeldComparison, Observation, Step
+from shelfcam.engine.builder import Observation, Step
 from shelfcam.engine.config import EngineConfig, Thresholds
 from shelfcam.engine.events import EventEnd, EventOut
-from shelfcam.engine.state import EngineState, Episode, Mark
+from shelfcam.engine.state import EngineState, Interaction, Mark, Watch
 from shelfcam.engine.step import step
 
 __all__ = [
     "EngineConfig",
     "EngineState",
-    "Episode",
     "EventEnd",
     "EventOut",
-    "HeldComparison",
+    "Interaction",
     "Mark",
     "Observation",
     "Step",
     "Thresholds",
+    "Watch",
     "step",
 ]

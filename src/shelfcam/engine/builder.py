@@ -7,18 +7,8 @@ from datetime import datetime
 
 from shelfcam.engine.config import EngineConfig, Thresholds
 from shelfcam.engine.events import EventEnd, EventOut
-from shelfcam.engine.state import EngineState, Mark
-from shelfcam.vision.roi import Region
+from shelfcam.engine.state import Box, EngineState, Mark
 from shelfcam.vision.scores import FrameScores
-
-
-@dataclass(frozen=True)
-class HeldComparison:
-    """The frame against the view a change was left in (``Episode.held``), when one is
-    held: the worker computes it with the same structural delta as against the baseline."""
-
-    delta: float
-    regions: tuple[Region, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -26,7 +16,6 @@ class Observation:
     capture_id: str
     t: datetime
     scores: FrameScores
-    held: HeldComparison | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +71,16 @@ class Builder:
     # --- judgements shared by the handlers ---------------------------------------------------
 
     def stable(self) -> bool:
+        """The whole view has been still for ``stable_frames`` frames."""
         return self.state.stable_run >= self.th.stable_frames
+
+    def calm(self) -> bool:
+        """The inventory ROI has been still for ``stable_frames`` frames."""
+        return self.state.calm_run >= self.th.stable_frames
+
+    def quiet(self) -> bool:
+        """Little of the inventory ROI has moved for ``stable_frames`` frames."""
+        return self.state.quiet_run >= self.th.stable_frames
 
     def lighting(self) -> bool:
         s = self.obs.scores
@@ -103,14 +101,15 @@ class Builder:
             return False
         return s.inventory_judged is None or s.inventory_judged >= th.min_judged
 
-    def take_baseline(self, mark: Mark | None = None) -> None:
-        """This frame (or ``mark``) becomes the baseline; the activity episode is over."""
+    def take_baseline(self, mark: Mark | None = None, holes: tuple[Box, ...] = ()) -> None:
+        """This frame (or ``mark``) becomes the whole baseline; no change is watched.
+        ``holes``: places that moved on it (see `EngineState.holes`)."""
         self.state = self.state.evolve(
             baseline=mark or self.here,
-            baseline_stable_frames=self.state.stable_run,
-            mode="idle",
-            episode=None,
-            change_seen_at=None,
+            baseline_stable_frames=self.state.calm_run,
+            patches=(),
+            holes=holes,
+            watch=None,
             lighting_since=None,
         )
         st, th, t = self.state, self.th, self.t
@@ -120,7 +119,12 @@ class Builder:
         )
         # After the view was covered or dark, the first calm view is the new reference
         # (light falls differently; a camera moved while covered is not detected).
-        if mark is None and st.shift is None and (st.reference_stale or (calm and due)):
+        if (
+            mark is None
+            and st.shift is None
+            and self.stable()
+            and (st.reference_stale or (calm and due))
+        ):
             self.take_reference = True
             self.state = st.evolve(reference_at=t, reference_stale=False)
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from shelfcam.errors import InvalidInput
+from shelfcam.vision.scores import SHIFT_MIN_CONFIDENCE, SHIFT_THRESHOLD_PX, STABLE_FRAME_CHANGE
 
 
 @dataclass(frozen=True)
@@ -24,15 +25,21 @@ class Thresholds:
     """Motion below this counts as no motion (hysteresis with the start threshold)."""
     interaction_gap_seconds: float = 1.0
     """An interaction ends after this long without motion."""
-    stable_frame_change: float = 0.005
+    interaction_max_seconds: float = 10.0
+    """An interaction still going after this long (someone standing at the shelf, a busy
+    view) is recorded then, open, and closed when it ends."""
+    stable_frame_change: float = STABLE_FRAME_CHANGE
     """A frame is stable when less than this share of the whole view changed."""
     stable_frames: int = 2
     """Consecutive stable frames needed for a stable view (post_stable_found, baseline)."""
     inventory_change_threshold: float = 0.15
     """Inventory delta (pre vs post) above which stock changed."""
-    change_persist_seconds: float = 6.0
-    """A change must persist this long on a stable view to count (a still hand does not).
-    The next interaction confirms a held change sooner when it touches somewhere else."""
+    change_persist_seconds: float = 3.0
+    """A change must stay unchanged in its own place this long to count (a still hand
+    does not), whatever moves elsewhere in the view."""
+    edge_persist_seconds: float = 6.0
+    """A change reaching the edge of the inventory ROI, where an arm comes in, must stay
+    this long instead (a hand resting in view is not stock)."""
     change_hold_seconds: float = 1.5
     """How long a change must have held before the next interaction can confirm it."""
     min_motion_frames: int = 2
@@ -48,10 +55,14 @@ class Thresholds:
     """Obstruction score above which the view counts as covered."""
     obstruction_seconds: float = 2.0
     """How long the view must stay covered before camera_obstructed."""
-    shift_threshold_px: float = 1.2
+    shift_threshold_px: float = SHIFT_THRESHOLD_PX
     """Translation against the reference (analysis pixels) that counts as moved."""
-    shift_min_confidence: float = 0.93
+    shift_min_confidence: float = SHIFT_MIN_CONFIDENCE
     """Phase-correlation confidence below which a shift estimate is ignored."""
+    shift_min_explained: float = 0.5
+    """Share of the view's difference to the reference that the shift must explain (the
+    frame shifted back matches the reference): a light switch or a changed shelf moves the
+    estimate too, but explains nothing."""
     shift_seconds: float = 2.0
     """How long a shift must persist before scene_shifted."""
     empty_threshold: float = 0.8

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from shelfcam.engine.builder import Builder
 from shelfcam.engine.events import EventEnd, EventOut, confidence, details, images
-from shelfcam.engine.state import Episode, Held, Mark, OpenEvent
+from shelfcam.engine.state import Box, Interaction, Mark, OpenEvent
+
+TOO_DARK = "the view was too dark (or too bright) to judge stock"
 
 
 def _age(pre: Mark | None, started: datetime) -> float | None:
@@ -15,164 +16,93 @@ def _age(pre: Mark | None, started: datetime) -> float | None:
 
 
 def interaction(
-    b: Builder,
-    *,
-    started: datetime,
-    ended: datetime | None,
-    peak: float,
-    motion_frames: int,
-    pre: Mark | None,
-    post: Mark | None,
-    during: Mark | None,
-    trace: tuple[str, ...],
-    key_suffix: str = "",
-) -> None:
-    """Emit interaction_detected, unless the motion was a single changed frame."""
-    if motion_frames < b.th.min_motion_frames:
+    b: Builder, it: Interaction, trace: tuple[str, ...], still_going: bool = False
+) -> bool:
+    """Emit interaction_detected for ``it``, unless its motion was a single changed frame.
+    The post frame is this one, the first after it ended (or, ``still_going``, the latest:
+    the event is open until it ends)."""
+    if it.motion_frames < b.th.min_motion_frames:
         # One changed frame is a fast change (or a dropped frame), not a visible hand.
         b.trace.append("motion_blip_not_interaction")
-        return
-    full = (*trace, "event_emitted")
-    b.trace.append("event_emitted")
+        return False
+    notes = ("stock_not_judged_too_dark",) if it.dark else ()
+    full = (*trace, *notes, "event_emitted")
+    b.trace += [*notes, "event_emitted"]
+    found = details(
+        b.config,
+        b.obs.capture_id,
+        scores=b.scores(motion_peak=it.during.value),
+        pre=it.pre,
+        post=b.here,
+        during=it.during,
+        baseline_age_s=_age(it.pre, it.started_at),
+        stability_frames=b.state.baseline_stable_frames,
+        trace=full,
+    )
+    if it.dark:
+        found["note"] = f"stock not judged: {TOO_DARK}"
     b.events.append(
         EventOut(
-            key=b.key("interaction_detected", key_suffix),
+            key=b.key("interaction_detected", ":going" if still_going else ""),
             event_type="interaction_detected",
-            started_at=started,
-            ended_at=max(ended or started, started),
-            confidence=confidence(peak, b.th.interaction_threshold),
-            details=details(
-                b.config,
-                b.obs.capture_id,
-                scores=b.scores(motion_peak=peak),
-                pre=pre,
-                post=post,
-                during=during,
-                baseline_age_s=_age(pre, started),
-                stability_frames=b.state.baseline_stable_frames,
-                trace=full,
-            ),
-            images=images(pre, post, during),
+            started_at=it.started_at,
+            ended_at=None if still_going else max(it.last_motion_at, it.started_at),
+            confidence=confidence(it.during.value, b.th.interaction_threshold),
+            details=found,
+            images=images(it.pre, b.here, it.during),
         )
     )
-
-
-def episode_interaction(b: Builder, ep: Episode) -> Episode:
-    """Emit the episode's current interaction (once); return the episode marked emitted."""
-    if ep.interaction_started_at is None or ep.interaction_emitted:
-        return ep
-    interaction(
-        b,
-        started=ep.interaction_started_at,
-        ended=ep.last_motion_at,
-        peak=ep.interaction_peak,
-        motion_frames=ep.motion_frames,
-        pre=ep.pre,
-        post=ep.post,
-        during=ep.during,
-        trace=ep.trace,
-    )
-    done = replace(ep, interaction_emitted=True)
-    b.state = b.state.evolve(episode=done)
-    return done
+    return True
 
 
 def stock(
     b: Builder,
     *,
+    seen_at: datetime,
+    settled_at: datetime,
+    delta: float,
+    regions: tuple[Box, ...],
     pre: Mark | None,
     post: Mark | None,
-    during: Mark | None,
-    started: datetime,
-    ended: datetime,
-    delta: float | None,
-    delta_now: float | None,
-    peak: float,
-    regions: tuple[dict[str, float], ...],
+    by: Interaction | None,
     trace: tuple[str, ...],
-    key_suffix: str = "",
 ) -> None:
+    """Emit stock_changed for places first seen at ``seen_at`` and unchanged since
+    ``settled_at``: ``pre`` (the baseline there) against ``post`` (the settled view), with
+    the interaction that made the change, if one was seen."""
+    started = by.started_at if by is not None else seen_at
+    ended = by.last_motion_at if by is not None else settled_at
     full = (*trace, "event_emitted")
     b.trace.append("event_emitted")
+    found = details(
+        b.config,
+        b.obs.capture_id,
+        scores=b.scores(
+            motion_peak=by.during.value if by is not None else None,
+            inventory_delta=delta,
+            inventory_delta_confirmed=b.obs.scores.inventory_delta,
+            persisted_seconds=(b.t - settled_at).total_seconds(),
+        ),
+        pre=pre,
+        post=post,
+        during=by.during if by is not None else None,
+        baseline_age_s=_age(pre, started),
+        stability_frames=b.state.baseline_stable_frames,
+        trace=full,
+        regions=regions,
+    )
+    if by is None:
+        found["note"] = "no interaction was seen: the change came between two frames"
     b.events.append(
         EventOut(
-            key=b.key("stock_changed", key_suffix),
+            key=b.key("stock_changed"),
             event_type="stock_changed",
             started_at=started,
             ended_at=max(ended, started),
-            confidence=confidence(delta or 0.0, b.th.inventory_change_threshold),
-            details=details(
-                b.config,
-                b.obs.capture_id,
-                scores=b.scores(
-                    motion_peak=peak or None,
-                    inventory_delta=delta,
-                    inventory_delta_confirmed=delta_now,
-                ),
-                pre=pre,
-                post=post,
-                during=during,
-                baseline_age_s=_age(pre, started),
-                stability_frames=b.state.baseline_stable_frames,
-                trace=full,
-                regions=regions,
-            ),
-            images=images(pre, post, during),
+            confidence=confidence(delta, b.th.inventory_change_threshold),
+            details=found,
+            images=images(pre, post, by.during if by is not None else None),
         )
-    )
-
-
-def episode_stock(b: Builder, ep: Episode, delta_now: float | None, why: str) -> None:
-    """Emit the episode's interaction (if any) and its stock change: pre -> post."""
-    ep = episode_interaction(b, ep)
-    started = ep.interaction_started_at or ep.started_at
-    b.trace.append(why)
-    stock(
-        b,
-        pre=ep.pre,
-        post=ep.post,
-        during=ep.during,
-        started=started,
-        ended=ep.last_motion_at or started,
-        delta=ep.post_delta,
-        delta_now=delta_now,
-        peak=ep.interaction_peak,
-        regions=ep.post_regions,
-        trace=(*ep.trace, why),
-    )
-
-
-def held_change(b: Builder, ep: Episode, held: Held, why: str) -> None:
-    """Emit the held change (and the interaction that left it): pre -> held view."""
-    started = held.interaction_started_at or ep.started_at
-    trace = (*ep.trace, why)
-    if held.interaction_started_at is not None:
-        interaction(
-            b,
-            started=held.interaction_started_at,
-            ended=held.interaction_ended_at,
-            peak=held.interaction_peak,
-            motion_frames=held.motion_frames,
-            pre=ep.pre,
-            post=held.post,
-            during=held.during,
-            trace=trace,
-            key_suffix=":held",
-        )
-    b.trace.append(why)
-    stock(
-        b,
-        pre=ep.pre,
-        post=held.post,
-        during=held.during,
-        started=started,
-        ended=held.interaction_ended_at or started,
-        delta=held.post_delta,
-        delta_now=None,
-        peak=held.interaction_peak,
-        regions=held.post_regions,
-        trace=trace,
-        key_suffix=":held",
     )
 
 

@@ -1,15 +1,26 @@
-"""Camera health: a covered lens (camera_obstructed) and a moved camera (scene_shifted).
+"""Camera health: a covered or dark view (camera_obstructed) and a moved camera
+(scene_shifted).
 
-Both start once confirmed over ``*_seconds`` and end (ended_at) when the condition clears;
-the baseline is re-taken afterwards. Motion while it happened (the covering hand, the knock)
-is not an interaction with the shelf.
+Both start once confirmed over ``*_seconds`` and end (ended_at) when the condition clears.
+Motion while it happened (the covering hand, the knock) is not an interaction with the
+shelf. A view that is dark (mean grey under `OBSTRUCTION_DARK_MEAN`: the lights are off, or
+a hand is over the lens) is obstructed with ``details.cause`` ``dark``; a view that is lit
+but without detail (a cloth, a lens cap, fog) with cause ``covered``. Either ends when the
+view is clear again, e.g. when the light returns.
+
+A shift is a translation of the static view against the reference that the frame, shifted
+back, explains (``shift_explained``, `shelfcam.vision.health.explained_shift`): a light
+switched on or off, items taken or a person in view can move the phase-correlation peak by
+a pixel or two, but shifting back explains none of it.
 """
 
 from __future__ import annotations
 
+from shelfcam.engine import interactions
 from shelfcam.engine.builder import Builder
 from shelfcam.engine.events import EventEnd, EventOut, confidence, details
-from shelfcam.engine.state import Episode, OpenEvent
+from shelfcam.engine.state import OpenEvent
+from shelfcam.vision.health import OBSTRUCTION_DARK_MEAN
 
 
 def obstruction(b: Builder) -> bool:
@@ -26,13 +37,15 @@ def obstruction(b: Builder) -> bool:
         if (t - since).total_seconds() < th.obstruction_seconds:
             return False
         key = b.key("camera_obstructed")
+        dark = s.brightness < OBSTRUCTION_DARK_MEAN
         # Went dark right after the light changed: the lights went off, nobody covered it.
-        dark = st.lighting_since is not None and (since - st.lighting_since).total_seconds() < 5
-        trace = (
-            "lighting_change_ignored" if dark else "view_covered",
-            "obstruction_confirmed",
-            "event_emitted",
+        lights_off = (
+            dark
+            and st.lighting_since is not None
+            and (since - st.lighting_since).total_seconds() < 5
         )
+        first = "lighting_change_ignored" if lights_off else "view_dark" if dark else "view_covered"
+        trace = (first, "obstruction_confirmed", "event_emitted")
         b.trace += trace
         b.events.append(
             EventOut(
@@ -52,9 +65,8 @@ def obstruction(b: Builder) -> bool:
                 },
             )
         )
-        b.state = st.evolve(
-            mode="obstructed", obstruction=OpenEvent(key, since), episode=None, clear_run=0
-        )
+        interactions.forget(b)
+        b.state = b.state.evolve(obstruction=OpenEvent(key, since), watch=None, clear_run=0)
         return True
     if covered:
         b.state = st.evolve(clear_run=0, clear_since=None)
@@ -65,17 +77,15 @@ def obstruction(b: Builder) -> bool:
         return True
     b.trace.append("obstruction_cleared")
     b.ended.append(EventEnd(st.obstruction.key, clear_since))
-    # Compare the uncovered view with the baseline from before: a change made while the
-    # camera was covered is still a stock change.
-    episode = Episode(pre=st.baseline, started_at=t, trace=("obstruction_cleared",))
+    # The uncovered view is compared with the baseline from before: a change made while
+    # the camera was covered is still a stock change.
     b.state = st.evolve(
         obstruction=None,
         obstructed_since=None,
         clear_run=0,
         clear_since=None,
         reference_stale=True,
-        mode="settling" if st.baseline else "rebasing",
-        episode=episode if st.baseline else None,
+        watch=None,
     )
     return True
 
@@ -87,14 +97,16 @@ def shift(b: Builder) -> None:
     if st.reference_stale and st.shift is None:
         return  # the reference is about to be re-taken (after darkness or a light change)
     sure = s.shift_confidence >= th.shift_min_confidence
-    moved = sure and s.shift_px >= th.shift_threshold_px
+    moved = (
+        sure and s.shift_px >= th.shift_threshold_px and s.shift_explained >= th.shift_min_explained
+    )
     if st.shift is not None:
         # Back in place only when the estimate is confident and small, on a settled view.
         if sure and s.shift_px < th.shift_threshold_px / 2 and b.stable():
             b.trace += ["shift_cleared", "baseline_retaken"]
             b.ended.append(EventEnd(st.shift.key, t))
             b.state = st.evolve(
-                shift=None, shifted_since=None, mode="rebasing", baseline=None, episode=None
+                shift=None, shifted_since=None, baseline=None, patches=(), watch=None
             )
         return
     if not moved:
@@ -123,10 +135,12 @@ def shift(b: Builder) -> None:
                     shift_dx=s.shift_dx,
                     shift_dy=s.shift_dy,
                     shift_confidence=s.shift_confidence,
+                    shift_explained=s.shift_explained,
                 ),
                 trace=trace,
             ),
         )
     )
     # Motion while the camera moved was the knock, not someone at the shelf.
-    b.state = st.evolve(shift=OpenEvent(key, since), mode="shifted", baseline=None, episode=None)
+    interactions.forget(b)
+    b.state = b.state.evolve(shift=OpenEvent(key, since), baseline=None, patches=(), watch=None)

@@ -2,27 +2,22 @@
 
 Pure: no clock (the frame's engine time comes in), no files, no database. Replaying the
 same frames gives the same events, byte for byte. Health (engine/health.py) is judged
-first; a covered camera suspends everything else. Then the activity handler of the current
-mode runs (engine/activity.py).
+first; a covered camera suspends everything else. Then the light, the interactions
+(engine/interactions.py) and the stock (engine/stock.py) are judged, each on its own: an
+interaction is recorded whatever the stock judgement, and a change is judged in its own
+place whatever moves elsewhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from shelfcam.engine import activity, health
+from shelfcam.engine import health, interactions, stock
 from shelfcam.engine.builder import Builder, Observation, Step
 from shelfcam.engine.config import EngineConfig
-from shelfcam.engine.state import EngineState, Mode
+from shelfcam.engine.state import EngineState
 
-_HANDLERS: dict[Mode, Callable[[Builder], None]] = {
-    "rebasing": activity.rebasing,
-    "shifted": activity.rebasing,
-    "obstructed": activity.rebasing,
-    "idle": activity.idle,
-    "interaction": activity.interaction,
-    "settling": activity.settling,
-}
+QUIET_MOTION = 0.05
+"""Below this share of the inventory ROI moving, a busy view is quiet enough for a first
+baseline (the moving places become its holes)."""
 
 
 def step(state: EngineState, obs: Observation, config: EngineConfig) -> Step:
@@ -31,24 +26,40 @@ def step(state: EngineState, obs: Observation, config: EngineConfig) -> Step:
     _track_stability(b)
     if not health.obstruction(b):
         health.shift(b)
-        _HANDLERS[b.state.mode](b)
+        _track_light(b)
+        interactions.track(b)
+        stock.track(b)
     return _finish(b)
 
 
 def _track_stability(b: Builder) -> None:
-    st = b.state
-    if b.obs.scores.frame_change < b.th.stable_frame_change:
-        b.state = st.evolve(stable_run=st.stable_run + 1, stable_since=st.stable_since or b.here)
+    st, s, th = b.state, b.obs.scores, b.th
+    if s.frame_change < th.stable_frame_change:
+        st = st.evolve(stable_run=st.stable_run + 1, stable_since=st.stable_since or b.here)
     else:
-        b.state = st.evolve(stable_run=0, stable_since=None)
+        st = st.evolve(stable_run=0, stable_since=None)
+    # frame_change is 1.0 only when there was no previous frame to compare with.
+    compared = s.frame_change < 1.0
+    still = s.inventory_motion < th.stable_frame_change and compared
+    quiet = s.inventory_motion < QUIET_MOTION and compared
+    b.state = st.evolve(
+        calm_run=st.calm_run + 1 if still else 0, quiet_run=st.quiet_run + 1 if quiet else 0
+    )
+
+
+def _track_light(b: Builder) -> None:
+    """A light switched on or off (or a big exposure jump): remembered until the next
+    baseline, so that what it changes is never taken for stock."""
+    if not b.switching_light():
+        return
+    if b.state.lighting_since is None:
+        b.trace.append("lighting_change_ignored")
+    b.state = b.state.evolve(lighting_since=b.state.lighting_since or b.t, reference_stale=True)
 
 
 def _finish(b: Builder) -> Step:
-    ep = b.state.episode
-    burst = b.state.mode == "interaction" or (
-        ep is not None
-        and ep.last_motion_at is not None
-        and (b.t - ep.last_motion_at).total_seconds() < b.th.burst_hold_seconds
-    )
-    b.state = b.state.evolve(last_t=b.t, prev_capture_id=b.obs.capture_id, burst=burst)
+    st = b.state
+    it = st.interaction
+    burst = it is not None and (b.t - it.last_motion_at).total_seconds() < b.th.burst_hold_seconds
+    b.state = st.evolve(last_t=b.t, prev_capture_id=b.obs.capture_id, burst=burst)
     return b.result()

@@ -44,16 +44,18 @@ change would not be.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
+from typing import cast
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from shelfcam.vision.brightness import brightness_in
-from shelfcam.vision.frame import LCN_WINDOW, Frame, as_f32, as_u8
+from shelfcam.vision.frame import LCN_WINDOW, Frame, as_f32, as_u8, lit_valid
 from shelfcam.vision.roi import Polygon, Region, RoiMask, roi_mask
 
 DIST_THRESHOLD = 0.45
@@ -128,9 +130,11 @@ def _margin(
     return slice(gy0, gy1), slice(gx0, gx1), slice(y0 - gy0, y1 - gy0), slice(x0 - gx0, x1 - gx0)
 
 
-def judgeable(frame: Frame, roi: RoiMask) -> NDArray[np.uint8]:
-    """255 where ``frame`` can be judged inside ``roi`` (its ``valid`` over the ROI's box)."""
-    valid = frame.valid[roi.y0 : roi.y1, roi.x0 : roi.x1]
+def judgeable(frame: Frame, roi: RoiMask, lit: bool = False) -> NDArray[np.uint8]:
+    """255 where ``frame`` can be judged inside ``roi`` (its ``valid`` over the ROI's box;
+    `lit_valid` when the light changed between the frames compared)."""
+    ys, xs = slice(roi.y0, roi.y1), slice(roi.x0, roi.x1)
+    valid = lit_valid(frame, ys, xs) if lit else frame.valid[ys, xs]
     return valid if roi.is_box else as_u8(cv2.bitwise_and(valid, roi.crop))
 
 
@@ -140,6 +144,7 @@ def structure_map(
     roi: RoiMask,
     b_judgeable: NDArray[np.uint8] | None = None,
     threshold: float = DIST_THRESHOLD,
+    lit: bool = False,
 ) -> StructureMap:
     """Structural distance test of ``a`` against ``b`` inside ``roi`` (same analysis size).
 
@@ -149,21 +154,54 @@ def structure_map(
     DIST_THRESHOLD``, i.e. ``|mean(za zb)| < (Ea + Eb - DIST_THRESHOLD) / 2``.
     ``b_judgeable`` is `judgeable` (b, roi) when already computed (``b`` compared twice).
     ``threshold``: the distance above which a pixel changed (`dist_threshold` picks it for
-    an inventory comparison).
+    an inventory comparison). ``lit``: the light changed between the frames (dark pixels
+    are judged by the stricter `shelfcam.vision.frame.lit_valid`; ``b_judgeable`` must then
+    be computed the same way).
     """
     if a.lcn.shape != b.lcn.shape:
         raise ValueError("structure_map needs two frames of the same analysis size")
+    ys, xs = slice(roi.y0, roi.y1), slice(roi.x0, roi.x1)
+    if b_judgeable is None:
+        b_judgeable = judgeable(b, roi, lit)
+    a_valid = lit_valid(a, ys, xs) if lit else a.valid[ys, xs]
+    judged = as_u8(cv2.bitwise_and(a_valid, b_judgeable))
+    changed = changed_in(a, b, ys, xs, judged, threshold)
+    judged_px = cv2.countNonZero(judged)
+    raw = cv2.countNonZero(changed) / judged_px if judged_px else 0.0
+    return StructureMap(changed, judged, judged_px, raw)
+
+
+def changed_in(
+    a: Frame, b: Frame, ys: slice, xs: slice, judged: NDArray[np.uint8], threshold: float
+) -> NDArray[np.uint8]:
+    """The core of `structure_map` over the thumbnail box (``ys``, ``xs``): 255 where the
+    structure changed and ``judged`` (box-sized) allows a judgement."""
     h, w = a.lcn.shape
-    gy, gx, iy, ix = _margin(roi.y0, roi.y1, roi.x0, roi.x1, h, w)
+    gy, gx, iy, ix = _margin(ys.start, ys.stop, xs.start, xs.stop, h, w)
     cross = cv2.boxFilter(cv2.multiply(a.lcn[gy, gx], b.lcn[gy, gx]), -1, _WIN, borderType=_REFLECT)
     limit = cv2.addWeighted(a.lcn_energy[gy, gx], 0.5, b.lcn_energy[gy, gx], 0.5, -0.5 * threshold)
     # np.abs is exact like cv2.absdiff against zeros, at half the call's overhead.
     over = cv2.compare(np.abs(cross), limit, _LT)
-    ys, xs = slice(roi.y0, roi.y1), slice(roi.x0, roi.x1)
-    if b_judgeable is None:
-        b_judgeable = judgeable(b, roi)
-    judged = as_u8(cv2.bitwise_and(a.valid[ys, xs], b_judgeable))
-    changed = as_u8(cv2.bitwise_and(over[iy, ix], judged))
+    return as_u8(cv2.bitwise_and(over[iy, ix], judged))
+
+
+def box_slices(region: Region, roi: RoiMask, width: int, height: int) -> tuple[slice, slice]:
+    """Where a normalised ``region`` lies in the ROI's bounding box (thumbnail pixels at
+    ``width`` x ``height``; empty slices when they do not meet)."""
+    x0 = min(max(int(region.x * width) - roi.x0, 0), roi.x1 - roi.x0)
+    y0 = min(max(int(region.y * height) - roi.y0, 0), roi.y1 - roi.y0)
+    x1 = min(max(math.ceil((region.x + region.w) * width) - roi.x0, x0), roi.x1 - roi.x0)
+    y1 = min(max(math.ceil((region.y + region.h) * height) - roi.y0, y0), roi.y1 - roi.y0)
+    return slice(y0, y1), slice(x0, x1)
+
+
+def patched(base: StructureMap, patch: StructureMap, where: tuple[slice, slice]) -> StructureMap:
+    """``base`` with ``patch`` (a map of the same ROI against another frame) inside
+    ``where``: the comparison with a baseline some of whose places were re-taken later."""
+    changed = base.changed.copy()
+    judged = base.judged.copy()
+    changed[where] = patch.changed[where]
+    judged[where] = patch.judged[where]
     judged_px = cv2.countNonZero(judged)
     raw = cv2.countNonZero(changed) / judged_px if judged_px else 0.0
     return StructureMap(changed, judged, judged_px, raw)
@@ -175,7 +213,7 @@ def saturate(fraction: float) -> float:
 
 
 _NO_CHANGE: tuple[Region, ...] = ()
-_by_area = itemgetter(4)
+_by_area = itemgetter(5)
 
 
 def _tensor(z: NDArray[np.float32]) -> tuple[float, float, float]:
@@ -232,6 +270,79 @@ def shading_only(a: Frame, b: Frame, component: NDArray[np.bool_], x: int, y: in
     return along >= SHADING_ELONGATION**2 * max(across, 1.0 / 12.0)
 
 
+@dataclass(frozen=True, eq=False)
+class Components:
+    """The changed places of a structure map, grouped: what `regions_of` scores and what
+    `shelfcam.vision.persistence` judges one by one."""
+
+    labels: NDArray[np.uint16] | None
+    """Component label of each pixel of the ROI's bounding box (None when nothing changed)."""
+    rows: tuple[tuple[int, int, int, int, int, int], ...]
+    """The kept components as (label, x, y, w, h, area) in bounding-box pixels, largest
+    first (noise and, under a light change, shading discounted)."""
+    judged_fraction: float
+    """Share of the ROI that could be judged."""
+    denominator: float
+    """The area a changed fraction is taken of (the judged area, at least
+    `MIN_VALID_FRACTION` of the ROI)."""
+
+
+def components_of(
+    smap: StructureMap, roi: RoiMask, shading: tuple[Frame, Frame] | None = None
+) -> Components:
+    """Group a structure map's changed pixels (3x3 opening, 8-connected components) and keep
+    the components that count (see `regions_of`)."""
+    judged_fraction = smap.judged_px / float(roi.area)
+    denom = max(float(smap.judged_px), MIN_VALID_FRACTION * roi.area)
+    if smap.raw_fraction == 0.0:
+        return Components(None, (), judged_fraction, denom)
+    mask = cv2.morphologyEx(smap.changed, cv2.MORPH_OPEN, _K3)
+    if cv2.countNonZero(mask) == 0:
+        return Components(None, (), judged_fraction, denom)
+    _n, labels, stats, _centroids = cv2.connectedComponentsWithStats(
+        mask, connectivity=8, ltype=cv2.CV_16U
+    )
+    min_area = max(MIN_REGION_PX, MIN_REGION_FRACTION * roi.area)
+    if shading is not None:
+        min_area = max(min_area, LIT_MIN_REGION_FRACTION * roi.area)
+    # Rows of stats: x, y, w, h, area; label 0 is the background.
+    rows = [(label, *row) for label, row in enumerate(stats.tolist()) if label]
+    kept = [row for row in rows if row[5] >= min_area]
+    if shading is not None and kept:
+        a, b = shading
+        kept = [
+            row
+            for row in kept
+            if not shading_only(
+                a,
+                b,
+                labels[row[2] : row[2] + row[4], row[1] : row[1] + row[3]] == row[0],
+                row[1] + roi.x0,
+                row[2] + roi.y0,
+            )
+        ]
+    if len(kept) > 1:
+        kept.sort(key=_by_area, reverse=True)
+    return Components(cast(NDArray[np.uint16], labels), tuple(kept), judged_fraction, denom)
+
+
+def boxes_of(
+    rows: Iterable[tuple[int, int, int, int, int, int]],
+    roi: RoiMask,
+    width: int,
+    height: int,
+    limit: int = MAX_REGIONS,
+) -> tuple[Region, ...]:
+    """Component rows as boxes normalised to the full frame (at most ``limit``)."""
+    x0, y0 = roi.x0, roi.y0
+    return tuple(
+        [
+            Region((x + x0) / width, (y + y0) / height, w / width, h / height)
+            for _label, x, y, w, h, _area in list(rows)[:limit]
+        ]
+    )
+
+
 def regions_of(
     smap: StructureMap,
     roi: RoiMask,
@@ -245,51 +356,17 @@ def regions_of(
     `light_changed`): regions smaller than `LIT_MIN_REGION_FRACTION` of the ROI and regions
     that are `shading_only` are then not counted.
     """
-    judged_fraction = smap.judged_px / float(roi.area)
-    if smap.raw_fraction == 0.0:
-        return DeltaResult(0.0, 0.0, _NO_CHANGE, judged_fraction)
-    mask = cv2.morphologyEx(smap.changed, cv2.MORPH_OPEN, _K3)
-    if cv2.countNonZero(mask) == 0:
-        return DeltaResult(0.0, 0.0, _NO_CHANGE, judged_fraction)
-    _n, labels, stats, _centroids = cv2.connectedComponentsWithStats(
-        mask, connectivity=8, ltype=cv2.CV_16U
-    )
-    min_area = max(MIN_REGION_PX, MIN_REGION_FRACTION * roi.area)
-    if shading is not None:
-        min_area = max(min_area, LIT_MIN_REGION_FRACTION * roi.area)
-    # Rows of stats: x, y, w, h, area; label 0 is the background.
-    rows = stats.tolist()
-    kept = [row for row in rows[1:] if row[4] >= min_area]
-    if shading is not None and kept:
-        a, b = shading
-        kept = [
-            row
-            for label, row in enumerate(rows)
-            if label
-            and row[4] >= min_area
-            and not shading_only(
-                a,
-                b,
-                labels[row[1] : row[1] + row[3], row[0] : row[0] + row[2]] == label,
-                row[0] + roi.x0,
-                row[1] + roi.y0,
-            )
-        ]
-    if not kept:
-        return DeltaResult(0.0, 0.0, _NO_CHANGE, judged_fraction)
-    if len(kept) > 1:
-        kept.sort(key=_by_area, reverse=True)
-    changed_px = float(sum([row[4] for row in kept]))
-    denom = max(float(smap.judged_px), MIN_VALID_FRACTION * roi.area)
-    fraction = min(1.0, changed_px / denom)
-    x0, y0 = roi.x0, roi.y0
-    regions = tuple(
-        [
-            Region((x + x0) / width, (y + y0) / height, w / width, h / height)
-            for x, y, w, h, _area in kept[:MAX_REGIONS]
-        ]
-    )
-    return DeltaResult(saturate(fraction), fraction, regions, judged_fraction)
+    return delta_of(components_of(smap, roi, shading), roi, width, height)
+
+
+def delta_of(comps: Components, roi: RoiMask, width: int, height: int) -> DeltaResult:
+    """The `DeltaResult` of grouped components."""
+    if not comps.rows:
+        return DeltaResult(0.0, 0.0, _NO_CHANGE, comps.judged_fraction)
+    changed_px = float(sum([row[5] for row in comps.rows]))
+    fraction = min(1.0, changed_px / comps.denominator)
+    regions = boxes_of(comps.rows, roi, width, height)
+    return DeltaResult(saturate(fraction), fraction, regions, comps.judged_fraction)
 
 
 def light_changed(brightness: float) -> bool:
@@ -314,7 +391,7 @@ def inventory_delta(baseline: Frame, cur: Frame, poly: Polygon) -> DeltaResult:
     """Structural change of ``cur`` against ``baseline`` inside ``poly``."""
     roi = lcn_roi(cur, poly)
     lit = light_changed(brightness_in(baseline, cur, roi, SHADING_MIN_BRIGHTNESS))
-    smap = structure_map(baseline, cur, roi, threshold=dist_threshold(lit))
+    smap = structure_map(baseline, cur, roi, threshold=dist_threshold(lit), lit=lit)
     h, w = cur.lcn.shape
     return regions_of(smap, roi, w, h, (baseline, cur) if lit else None)
 

@@ -20,12 +20,14 @@ Features:
 * ``valid``: 255 where the 5x5 neighbourhood is neither dark (below `CLIP_LOW`) nor blown out
   (above `CLIP_HIGH`): there JPEG quantisation and sensor noise leave no trustworthy
   structure, so no structural judgement is made. Consequence: items darker than about grey
-  32 under the current light are invisible to the inventory delta.
+  16 are invisible to the inventory delta. Across a light change the bar is higher
+  (`lit_valid`, `LIT_CLIP_LOW`): a lamp changes the shading of dark corners most.
 * ``shift_in``: a small view of about a quarter of the analysis resolution, at sides the DFT
   handles fast (32x24 for VGA, 48x32 for UXGA; `shift_size`), mean removed and multiplied by
   a Hann window; ``shift_spectrum``: its DFT (complex, ``(h, w, 2)``) whitened to unit
   magnitude. Scene shift against a reference is then one spectrum product and one inverse
-  DFT (`shelfcam.vision.health.scene_shift`).
+  DFT (`shelfcam.vision.health.scene_shift`). Both are computed on first use: the camera's
+  position is judged on still frames only, so a frame with motion never needs them.
 * ``mean``, ``std``: brightness statistics of the thumbnail; ``texture``: fraction of
   thumbnail pixels whose local standard deviation exceeds `TEXTURE_SIGMA`; ``sharpness`` in
   0..1: ``1 - exp(-(var(I - mean5x5(I)) / var(I)) / SHARPNESS_SCALE)``, the share of the
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import cast
 
 import cv2
@@ -51,7 +53,10 @@ LCN_MIN_SIGMA = 4.0
 """Floor of the regularising sigma: local contrast below this is treated as flat."""
 LCN_RELATIVE = 0.05
 """Weber term: local contrast is regularised by this fraction of the local mean as well."""
-CLIP_LOW = 32
+CLIP_LOW = 16
+"""Darker than this (grey), a pixel carries no structure worth judging..."""
+LIT_CLIP_LOW = 32
+"""... and darker than this when the light changed between the two frames compared."""
 CLIP_HIGH = 247
 TEXTURE_SIGMA = 6.0
 """A pixel is 'textured' when its 5x5 standard deviation exceeds this (grey levels)."""
@@ -63,6 +68,9 @@ _WIN = (LCN_WINDOW, LCN_WINDOW)
 _REFLECT = cv2.BORDER_REFLECT
 _LEVELS = np.arange(256)
 _VALID_LUT = np.where((_LEVELS >= CLIP_LOW) & (_LEVELS <= CLIP_HIGH), 255, 0).astype(np.uint8)
+_LIT_VALID_LUT = np.where((_LEVELS >= LIT_CLIP_LOW) & (_LEVELS <= CLIP_HIGH), 255, 0).astype(
+    np.uint8
+)
 """Grey level -> 255 when neither dark nor blown out (one LUT instead of inRange)."""
 _FAST_DFT_SIDES = (8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 """Sides the DFT handles fastest (2^a * 3^b; a 30x40 DFT costs 3-4x a 24x32 one)."""
@@ -95,13 +103,25 @@ class Frame:
     small: U8
     lcn: F32
     lcn_energy: F32
-    shift_in: F32
-    shift_spectrum: F32
     valid: U8
     mean: float
     std: float
     texture: float
     sharpness: float
+
+    @cached_property
+    def _shift(self) -> tuple[F32, F32]:
+        shift_in, spectrum = _shift_features(self.small, self.mean)
+        _freeze(shift_in, spectrum)
+        return shift_in, spectrum
+
+    @property
+    def shift_in(self) -> F32:
+        return self._shift[0]
+
+    @property
+    def shift_spectrum(self) -> F32:
+        return self._shift[1]
 
     @property
     def width(self) -> int:
@@ -183,21 +203,24 @@ def make_frame(gray: U8) -> Frame:
     sharp = 1.0 - math.exp(-detail_ratio / SHARPNESS_SCALE)
     valid = as_u8(cv2.erode(cv2.LUT(small, _VALID_LUT), _KW))
 
-    shift_in, spectrum = _shift_features(small, mean)
-    _freeze(gray, small, lcn, lcn_energy, valid, shift_in, spectrum)
+    _freeze(gray, small, lcn, lcn_energy, valid)
     return Frame(
         gray=gray,
         small=small,
         lcn=lcn,
         lcn_energy=lcn_energy,
-        shift_in=shift_in,
-        shift_spectrum=spectrum,
         valid=valid,
         mean=mean,
         std=std,
         texture=texture,
         sharpness=sharp,
     )
+
+
+def lit_valid(frame: Frame, ys: slice, xs: slice) -> U8:
+    """``frame.valid`` with the stricter `LIT_CLIP_LOW`, over a box of the thumbnail: what
+    can be judged when the light changed between the two frames compared."""
+    return as_u8(cv2.erode(cv2.LUT(frame.small, _LIT_VALID_LUT), _KW)[ys, xs])
 
 
 def frame_from_jpeg(

@@ -23,6 +23,16 @@
   it moves the peak.
   Suggested: shifted when ``shift_px >= 1.0`` (4 px of a VGA frame) with
   ``confidence >= 0.3``, held for several frames with the view stable.
+* ``explained_shift`` checks an estimate: a camera that moved displaced the whole static
+  view, so the view shifted back by the estimate matches the reference far better than as
+  it is. Matching is the normalised correlation ``r`` of the two frames' local-contrast
+  images (``Frame.lcn``, so brightness and exposure do not count), without a border of
+  `SHIFT_BORDER` px; the score is ``(r1 - r0) / (1 - r0)``, the share of the mismatch at
+  zero (``r0``) that shifting back removes (``r1``); 0 when ``r0`` is within
+  `SHIFT_MIN_MISMATCH` of 1 (nothing to explain). Measured: real frames shifted by 4-32 VGA
+  px explain 0.68-0.99, the synthetic knocks 0.83; light switched on or off, items taken
+  and a hand in view, whose peaks read 1-2 px off, explain nothing (below 0.1). Without
+  this check those peaks read as a moved camera.
 """
 
 from __future__ import annotations
@@ -31,12 +41,17 @@ import math
 from dataclasses import dataclass
 
 import cv2
+import numpy as np
 
-from shelfcam.vision.frame import Frame
+from shelfcam.vision.frame import Frame, as_f32
 
 OBSTRUCTION_DARK_MEAN = 40.0
 OBSTRUCTION_BLACK_MEAN = 10.0
 OBSTRUCTION_MIN_TEXTURE = 0.08
+SHIFT_MIN_MISMATCH = 0.02
+"""When the unshifted views correlate within this of 1, a shift has nothing to explain."""
+SHIFT_BORDER = 4
+"""Thumbnail px left out at each side when matching (a shifted view brings in new edges)."""
 
 
 @dataclass(frozen=True)
@@ -103,3 +118,36 @@ def scene_shift(reference: Frame, cur: Frame) -> Shift:
         dy * cur.height / float(h),
         min(1.0, max(0.0, conf)),
     )
+
+
+_INNER = (slice(SHIFT_BORDER, -SHIFT_BORDER), slice(SHIFT_BORDER, -SHIFT_BORDER))
+
+
+def _correlation(x: np.ndarray, y: np.ndarray, xx: float) -> float:
+    """Normalised correlation of two images' inner parts; ``xx`` is ``x``'s squared norm.
+    ``x . y`` comes from ``|x - y|^2`` (one OpenCV call each, no copies)."""
+    yy = cv2.norm(y[_INNER], cv2.NORM_L2SQR)
+    cross = 0.5 * (xx + yy - cv2.norm(x[_INNER], y[_INNER], cv2.NORM_L2SQR))
+    norm = math.sqrt(xx * yy)
+    return cross / norm if norm > 0.0 else 0.0
+
+
+def explained_shift(reference: Frame, cur: Frame, dx: float, dy: float) -> float:
+    """How much of the mismatch between ``reference`` and ``cur`` the translation (``dx``,
+    ``dy``, analysis px) explains, 0..1 (see the module docstring)."""
+    h, w = cur.lcn.shape
+    if min(h, w) <= 4 * SHIFT_BORDER:
+        return 0.0
+    xx = cv2.norm(reference.lcn[_INNER], cv2.NORM_L2SQR)
+    before = _correlation(reference.lcn, cur.lcn, xx)
+    if before >= 1.0 - SHIFT_MIN_MISMATCH:
+        return 0.0
+    # The LCN image is at thumbnail resolution: half the analysis px.
+    back = np.array([[1.0, 0.0, -dx / 2.0], [0.0, 1.0, -dy / 2.0]], np.float32)
+    moved = as_f32(
+        cv2.warpAffine(
+            cur.lcn, back, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+    )
+    after = _correlation(reference.lcn, moved, xx)
+    return min(1.0, max(0.0, (after - before) / (1.0 - before)))

@@ -90,5 +90,5 @@ def lighting_change(
     if bright < LIGHT_MIN_BRIGHTNESS:
         return LightingResult(0.0, False, bright, 0.0) if bright else _UNCHANGED
     if smap is None:
-        smap = structure_map(a, b, roi)
+        smap = structure_map(a, b, roi, lit=True)
     return lighting_from(bright, smap.raw_fraction)

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shelfcam.vision.frame import Frame, as_u8
-from shelfcam.vision.roi import RoiMask
+from shelfcam.vision.roi import Region, RoiMask
 
 MOTION_MIN_STEP = 6.0
 """Smallest pixel change counted, in half grey levels (6 = 12 grey levels)."""
@@ -119,3 +119,23 @@ def motion_scores(prev: Frame, cur: Frame, roi: RoiMask) -> MotionResult:
     changed, thr, sigma = change_mask(prev, cur)
     motion, frame_change = motion_in(changed, roi)
     return MotionResult(motion, frame_change, 2.0 * thr, 2.0 * sigma, changed)
+
+
+MAX_MOVING = 8
+"""At most this many moving places are reported (the largest)."""
+
+
+def moving_places(changed: NDArray[np.uint8], roi: RoiMask) -> tuple[Region, ...]:
+    """Boxes (normalised to the frame) of the connected moving places of a change mask
+    inside ``roi``'s bounding box, largest first."""
+    sub = changed[roi.y0 : roi.y1, roi.x0 : roi.x1]
+    if not roi.is_box:
+        sub = as_u8(cv2.bitwise_and(sub, roi.crop))
+    count, _labels, stats, _c = cv2.connectedComponentsWithStats(sub, connectivity=8)
+    if count <= 1:
+        return ()
+    h, w = changed.shape
+    rows = sorted(stats.tolist()[1:], key=lambda r: r[4], reverse=True)[:MAX_MOVING]
+    return tuple(
+        Region((x + roi.x0) / w, (y + roi.y0) / h, bw / w, bh / h) for x, y, bw, bh, _a in rows
+    )

@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 _SUBPIXEL_BITS = 4
+_K3 = np.ones((3, 3), np.uint8)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,9 @@ class RoiMask:
     is_box: bool = False
     """The polygon fills its bounding box (an axis-aligned rectangle): ``crop`` is all 255,
     so masking with it can be skipped."""
+    rim: NDArray[np.uint8] | None = None
+    """``crop``-sized, 255 on the ROI's outermost pixels (next to the outside of the ROI
+    or the frame): where an arm reaching in from outside crosses into it."""
 
     @property
     def fraction(self) -> float:
@@ -114,10 +118,20 @@ def roi_mask(width: int, height: int, poly: Polygon) -> RoiMask:
         area = 1
     x, y, w, h = cv2.boundingRect(mask)
     crop = np.ascontiguousarray(mask[y : y + h, x : x + w])
-    mask.flags.writeable = False
-    crop.flags.writeable = False
+    inner = cv2.erode(crop, _K3, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    rim = np.ascontiguousarray(cv2.subtract(crop, inner), dtype=np.uint8)
+    for a in (mask, crop, rim):
+        a.flags.writeable = False
     return RoiMask(
-        mask=mask, x0=x, y0=y, x1=x + w, y1=y + h, crop=crop, area=area, is_box=area == w * h
+        mask=mask,
+        x0=x,
+        y0=y,
+        x1=x + w,
+        y1=y + h,
+        crop=crop,
+        area=area,
+        is_box=area == w * h,
+        rim=rim,
     )
 
 

@@ -9,23 +9,31 @@ camera's resolution changed) is ignored, as if absent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
+
+import numpy as np
 
 from shelfcam.vision.brightness import brightness_in, moved_upper_bound
 from shelfcam.vision.delta import (
     SHADING_MIN_BRIGHTNESS,
+    StructureMap,
+    box_slices,
+    components_of,
+    delta_of,
     dist_threshold,
     judgeable,
     light_changed,
-    regions_of,
+    patched,
     similarity_of,
     structure_map,
 )
 from shelfcam.vision.frame import Frame
-from shelfcam.vision.health import obstruction, scene_shift
+from shelfcam.vision.health import explained_shift, obstruction, scene_shift
 from shelfcam.vision.lighting import LIGHT_MIN_BRIGHTNESS, LightingResult, lighting_change
-from shelfcam.vision.motion import change_mask, half_difference, motion_in
-from shelfcam.vision.roi import FULL_FRAME, Region, Rois, roi_mask
+from shelfcam.vision.motion import change_mask, half_difference, motion_in, moving_places
+from shelfcam.vision.persistence import Change, changes_of
+from shelfcam.vision.roi import FULL_FRAME, Region, RoiMask, Rois, roi_mask
 
 # Suggested defaults for the rule engine (documented in docs/vision.md).
 MOTION_START = 0.015
@@ -34,9 +42,15 @@ STABLE_FRAME_CHANGE = 0.005
 INVENTORY_DELTA_THRESHOLD = 0.2
 LIGHTING_THRESHOLD = 0.35
 OBSTRUCTION_THRESHOLD = 0.7
-SHIFT_THRESHOLD_PX = 1.0
-SHIFT_MIN_CONFIDENCE = 0.3
+SHIFT_THRESHOLD_PX = 1.2
+"""A shift estimate at least this large (analysis px) with at least `SHIFT_MIN_CONFIDENCE`
+may be a moved camera: it is checked with `explained_shift` (the engine's defaults)..."""
+SHIFT_MIN_CONFIDENCE = 0.5
 EMPTY_SIMILARITY_THRESHOLD = 0.8
+SHIFT_CHECK_MAX_CHANGE = 0.01
+"""The scene shift is measured on still frames only (frame_change at most this, or no
+previous frame): the engine judges the camera's position on still views, and a frame with
+motion skips the spectrum, the correlation and the check."""
 
 
 @dataclass(frozen=True)
@@ -64,13 +78,15 @@ class FrameScores:
     sharpness: float
     """0..1: fine detail relative to contrast (informative)."""
     shift_px: float
-    """Magnitude of the translation vs reference, in analysis px (0 if no reference)."""
+    """Magnitude of the translation vs reference, in analysis px (0 if no reference, or on
+    a frame with motion: see `SHIFT_CHECK_MAX_CHANGE`)."""
     shift_dx: float
     shift_dy: float
     shift_confidence: float
     """0..1 phase-correlation response (0 if no reference). Trust shifts above ~0.3."""
     empty_similarity: float | None
-    """Inventory ROI vs empty reference, 0..1 (None if none). Empty above ~0.8."""
+    """Inventory ROI vs empty reference, 0..1 (None if none, or if the inventory ROI moves:
+    emptiness is judged on still views). Empty above ~0.8."""
     inventory_judged: float | None
     """Share of the inventory ROI not clipped black/white in either frame (None if no
     baseline). Below ~0.5 the inventory delta says little."""
@@ -79,6 +95,21 @@ class FrameScores:
     noise: float
     """Robust sigma of the pixel difference to the previous frame, grey levels (0 if no
     previous frame): the noise level the motion threshold adapted to."""
+    inventory_motion: float = 0.0
+    """Inventory ROI vs previous frame: fraction of its pixels changed, 0..1 (0 if no
+    previous frame). The place where stock is judged is still below ~0.005."""
+    moving: tuple[Region, ...] = ()
+    """Without a baseline: boxes of the places that moved since the previous frame inside
+    the inventory ROI's bounding box, normalised to the full frame, largest first (with a
+    baseline, what moves is in ``changes``)."""
+    changes: tuple[Change, ...] = ()
+    """The changed places against the baseline, largest first, each with its share of the
+    judged ROI and whether it is unchanged since each anchor frame (see
+    `shelfcam.vision.persistence`)."""
+    shift_explained: float = 0.0
+    """0..1: share of the mismatch with the reference that the shift estimate explains
+    (0 when the estimate is below the shift gate, the frame moves, or nothing differs). A
+    moved camera gives 0.7-1.0."""
 
     def to_dict(self, ndigits: int = 4) -> dict[str, object]:
         """A plain JSON-ready dict: floats rounded, regions as lists of x/y/w/h dicts."""
@@ -90,7 +121,7 @@ class FrameScores:
             elif isinstance(v, float):
                 out[f.name] = round(v, ndigits)
             else:
-                out[f.name] = [r.to_dict(ndigits) for r in v]
+                out[f.name] = [item.to_dict(ndigits) for item in v]
         return out
 
 
@@ -101,6 +132,36 @@ def _same_size(a: Frame | None, b: Frame) -> Frame | None:
     return a if a is not None and a.gray.shape == b.gray.shape else None
 
 
+def _against_baseline(
+    baseline: Frame,
+    patches: Sequence[tuple[Frame, Region]],
+    cur: Frame,
+    roi: RoiMask,
+    cur_judgeable: np.ndarray | None,
+) -> tuple[StructureMap, float]:
+    """The structure map of ``cur`` against the baseline, with each patch's place compared
+    with the patch's frame instead; and the `brightness_in` of the baseline against
+    ``cur`` (whether the light changed since)."""
+    sh, sw = cur.small.shape
+    bright = brightness_in(baseline, cur, roi, SHADING_MIN_BRIGHTNESS)
+    smap = _compared(baseline, cur, roi, cur_judgeable, light_changed(bright))
+    for frame, region in patches:
+        where = box_slices(region, roi, sw, sh)
+        if where[0].start == where[0].stop or where[1].start == where[1].stop:
+            continue
+        patch_lit = light_changed(brightness_in(frame, cur, roi, SHADING_MIN_BRIGHTNESS))
+        smap = patched(smap, _compared(frame, cur, roi, cur_judgeable, patch_lit), where)
+    return smap, bright
+
+
+def _compared(
+    a: Frame, cur: Frame, roi: RoiMask, cur_judgeable: np.ndarray | None, lit: bool
+) -> StructureMap:
+    """An inventory comparison: the threshold and the judged pixels follow the light."""
+    judged = judgeable(cur, roi, lit=True) if lit else cur_judgeable
+    return structure_map(a, cur, roi, judged, dist_threshold(lit), lit=lit)
+
+
 def analyze(
     cur: Frame,
     *,
@@ -109,20 +170,41 @@ def analyze(
     reference: Frame | None,
     empty_ref: Frame | None,
     rois: Rois,
+    patches: Sequence[tuple[Frame, Region]] = (),
+    anchors: Sequence[Frame | None] = (),
+    shift_gate: tuple[float, float] = (SHIFT_THRESHOLD_PX, SHIFT_MIN_CONFIDENCE),
+    still: float = STABLE_FRAME_CHANGE,
 ) -> FrameScores:
-    """Every score of ``cur`` (see `FrameScores` for each field's meaning and scale)."""
+    """Every score of ``cur`` (see `FrameScores` for each field's meaning and scale).
+
+    ``patches``: places of the baseline re-taken from later frames (frame, normalised box),
+    compared with those frames instead. ``anchors``: the frames since which changed places
+    are watched; each change says whether it is unchanged since each of them
+    (`shelfcam.vision.persistence`); nothing is settled against a missing anchor (None)
+    or one of another size. ``shift_gate``: the size (analysis px) and confidence from
+    which a shift estimate may be a moved camera, and is checked (`explained_shift`).
+    ``still``: below this share of the inventory ROI moving, the frame is still and the
+    empty-shelf reference is compared (emptiness is judged on still views only).
+    """
     prev = _same_size(prev, cur)
     baseline = _same_size(baseline, cur)
     reference = _same_size(reference, cur)
     empty_ref = _same_size(empty_ref, cur)
+    patches = [(f, r) for f, r in patches if f.gray.shape == cur.gray.shape]
 
     sh, sw = cur.small.shape
-    motion, frame_change, noise = 0.0, 1.0, 0.0
+    motion, frame_change, noise, inv_motion = 0.0, 1.0, 0.0, 0.0
+    changed = None
+    moving: tuple[Region, ...] = ()
     light = _NO_LIGHTING
+    inv_small = roi_mask(sw, sh, rois.inventory)
     if prev is not None:
         diff = half_difference(prev, cur)
         changed, _thr, sigma = change_mask(prev, cur, diff)
         motion, frame_change = motion_in(changed, roi_mask(sw, sh, rois.interaction))
+        inv_motion = motion_in(changed, inv_small)[0] if frame_change else 0.0
+        if inv_motion and baseline is None:
+            moving = moving_places(changed, inv_small)
         noise = 2.0 * sigma
         # Lighting is only examined when at least half the view may have moved brightness.
         if moved_upper_bound(diff) >= LIGHT_MIN_BRIGHTNESS:
@@ -131,28 +213,33 @@ def analyze(
     delta: float | None = None
     judged: float | None = None
     regions: tuple[Region, ...] = ()
-    inv_small = roi_mask(sw, sh, rois.inventory)
+    """Boxes of the places that moved since the previous frame inside the inventory ROI's
+    bounding box, normalised to the full frame, largest first."""
+    changes: tuple[Change, ...] = ()
     # cur is judged against the baseline and the empty reference: its part once.
     cur_judgeable = (
         judgeable(cur, inv_small) if baseline is not None or empty_ref is not None else None
     )
     if baseline is not None:
-        bright = brightness_in(baseline, cur, inv_small, SHADING_MIN_BRIGHTNESS)
-        lit = light_changed(bright)
-        smap = structure_map(baseline, cur, inv_small, cur_judgeable, dist_threshold(lit))
-        res = regions_of(smap, inv_small, sw, sh, (baseline, cur) if lit else None)
+        smap, bright = _against_baseline(baseline, patches, cur, inv_small, cur_judgeable)
+        comps = components_of(smap, inv_small, (baseline, cur) if light_changed(bright) else None)
+        res = delta_of(comps, inv_small, sw, sh)
         delta, judged, regions = res.score, res.judged_fraction, res.regions
+        usable = [_same_size(a, cur) for a in anchors]
+        changes = changes_of(comps, usable, cur, inv_small, sw, sh, cur_judgeable, changed)
         base_light = lighting_change(baseline, cur, inv_small, smap, bright)
         if base_light.score > light.score:
             light = base_light
 
-    shift_dx = shift_dy = shift_conf = 0.0
-    if reference is not None:
+    shift_dx = shift_dy = shift_conf = explained = 0.0
+    if reference is not None and frame_change <= SHIFT_CHECK_MAX_CHANGE:
         s = scene_shift(reference, cur)
         shift_dx, shift_dy, shift_conf = s.dx, s.dy, s.confidence
+        if s.magnitude >= shift_gate[0] and s.confidence >= shift_gate[1]:
+            explained = explained_shift(reference, cur, s.dx, s.dy)
 
     empty: float | None = None
-    if empty_ref is not None:
+    if empty_ref is not None and inv_motion < still and prev is not None:
         empty = similarity_of(structure_map(empty_ref, cur, inv_small, cur_judgeable), inv_small)
     return FrameScores(
         motion=motion,
@@ -171,4 +258,8 @@ def analyze(
         inventory_judged=judged,
         brightness=cur.mean,
         noise=noise,
+        inventory_motion=inv_motion,
+        moving=moving,
+        changes=changes,
+        shift_explained=explained,
     )
