@@ -134,6 +134,20 @@ def drift(
     return out
 
 
+def knock(frames: Sequence[Image], at: int, dx: int, dy: int) -> list[Image]:
+    """The camera knocked on frame ``at``: from then on the view is moved by (``dx``,
+    ``dy``) camera pixels (the new edge repeats the old one)."""
+    moved = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
+    return [
+        f
+        if i < at
+        else _u8(
+            cv2.warpAffine(f, moved, (f.shape[1], f.shape[0]), borderMode=cv2.BORDER_REPLICATE)
+        )
+        for i, f in enumerate(frames)
+    ]
+
+
 def darken(frames: Sequence[Image], gain: float, noise: float, seed: int = 3) -> list[Image]:
     """A dimmer room: less light and more sensor noise (the camera turns its gain up)."""
     rng = np.random.default_rng(seed)

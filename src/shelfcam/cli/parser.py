@@ -204,15 +204,17 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "eval",
         cmd_eval,
-        "Run labelled scenes through the real pipeline; print precision and recall.",
-        "shelfcam eval synthetic --scenario take_item --scenario covered",
+        "Run labelled scenes through the real pipeline: synthetic scenes (precision and "
+        "recall per event type) or the real-footage acceptance cases (a verdict per case).",
+        "shelfcam eval synthetic --scenario take_item --scenario covered\n  shelfcam eval real",
     )
     evaluate.add_argument(
         "suite",
         nargs="?",
         default="synthetic",
         choices=["synthetic", "real"],
-        help="synthetic scenes (default) or the real footage (SHELFCAM_REAL_DATA)",
+        help="synthetic scenes (default), or the real footage (SHELFCAM_REAL_DATA) as the "
+        "acceptance tools beside it build its cases (SHELFCAM_REALDATA_TOOLS)",
     )
     evaluate.add_argument(
         "--scenario",

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import tempfile
+from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 from shelfcam import logs, runtime
@@ -43,16 +46,18 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from shelfcam.evaluation import report, runner, suites
+    from shelfcam.evaluation import realdata, report, runner, suites
 
     if args.log_level is None:  # the report is the output; keep the pipeline's logs quiet
         logs.configure("WARNING")
-    cases = (
-        suites.real_cases()
-        if args.suite == "real"
-        else suites.synthetic_cases(args.scenario or None)
-    )
-    evaluated = runner.run(cases, lambda line: print(line, file=sys.stderr, flush=True))
+    progress = partial(print, file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory(prefix="shelfcam-realdata-") as tmp:
+        if args.suite == "real":
+            progress(f"building the real-footage cases with {realdata.tools_dir()}")
+            cases: Iterable[suites.Case] = realdata.build(Path(tmp))
+        else:
+            cases = suites.synthetic_cases(args.scenario or None)
+        evaluated = runner.run(cases, progress)
     lines, met = report.render(args.suite, evaluated)
     print("\n".join(lines))
     return 0 if met else 1

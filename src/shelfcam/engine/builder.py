@@ -10,6 +10,12 @@ from shelfcam.engine.events import EventEnd, EventOut
 from shelfcam.engine.state import Box, EngineState, Mark
 from shelfcam.vision.scores import FrameScores
 
+LIGHT_JUMP = 1.3
+"""The view's mean brightness changing by this factor between two frames ..."""
+LIGHT_JUMP_SHARE = 0.5
+"""... with at least this share of the view moving brightness is the light (or the
+exposure), not a hand."""
+
 
 @dataclass(frozen=True)
 class Observation:
@@ -82,13 +88,26 @@ class Builder:
         """Little of the inventory ROI has moved for ``stable_frames`` frames."""
         return self.state.quiet_run >= self.th.stable_frames
 
-    def lighting(self) -> bool:
+    def light_jump(self) -> bool:
+        """The whole view's brightness jumped since the previous frame: a light switched
+        right now (also from dark, where no structure was visible to compare)."""
         s = self.obs.scores
-        return s.lighting_change or s.lighting_score >= self.th.lighting_threshold
+        far = s.brightness_gain > LIGHT_JUMP or s.brightness_gain * LIGHT_JUMP < 1.0
+        return far and s.brightness_moved >= LIGHT_JUMP_SHARE
+
+    def lighting(self) -> bool:
+        """The light changed: brightness moved over much of the view while structure did
+        not (against the previous frame or the baseline), or it jumped."""
+        s = self.obs.scores
+        return (
+            s.lighting_change or s.lighting_score >= self.th.lighting_threshold or self.light_jump()
+        )
 
     def switching_light(self) -> bool:
         """A lighting change is under way: the frame it was first seen, and the exposure
         settling for ``lighting_settle_seconds`` after it. Motion then is the light."""
+        if self.light_jump():
+            return True
         if not self.lighting():
             return False
         since = self.state.lighting_since

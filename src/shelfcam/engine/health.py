@@ -6,7 +6,8 @@ Motion while it happened (the covering hand, the knock) is not an interaction wi
 shelf. A view that is dark (mean grey under `OBSTRUCTION_DARK_MEAN`: the lights are off, or
 a hand is over the lens) is obstructed with ``details.cause`` ``dark``; a view that is lit
 but without detail (a cloth, a lens cap, fog) with cause ``covered``. Either ends when the
-view is clear again, e.g. when the light returns.
+view is clear again, e.g. when the light returns. In a dark view interactions are still
+judged (someone walking through a dim room moves), stock is not.
 
 A shift is a translation of the static view against the reference that the frame, shifted
 back, explains (``shift_explained``, `shelfcam.vision.health.explained_shift`): a light
@@ -16,26 +17,33 @@ a pixel or two, but shifting back explains none of it.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from shelfcam.engine import interactions
 from shelfcam.engine.builder import Builder
 from shelfcam.engine.events import EventEnd, EventOut, confidence, details
 from shelfcam.engine.state import OpenEvent
 from shelfcam.vision.health import OBSTRUCTION_DARK_MEAN
 
+View = Literal["clear", "dark", "covered"]
 
-def obstruction(b: Builder) -> bool:
-    """Handle a covered view; True when nothing else should be judged on this frame."""
+
+def obstruction(b: Builder) -> View:
+    """Handle a covered or dark view. ``covered``: nothing else is judged on this frame;
+    ``dark``: only interactions are (motion is still seen in a dark room, stock is not);
+    ``clear``: everything is (also while a covered view is being confirmed)."""
     s, st, th, t = b.obs.scores, b.state, b.th, b.t
     covered = s.obstruction >= th.obstruction_threshold
+    view: View = "dark" if s.brightness < OBSTRUCTION_DARK_MEAN else "covered"
     if st.obstruction is None:
         if not covered:
             if st.obstructed_since is not None:
                 b.state = st.evolve(obstructed_since=None)
-            return False
+            return "clear"
         since = st.obstructed_since or t
         b.state = st = st.evolve(obstructed_since=since)
         if (t - since).total_seconds() < th.obstruction_seconds:
-            return False
+            return "clear"
         key = b.key("camera_obstructed")
         dark = s.brightness < OBSTRUCTION_DARK_MEAN
         # Went dark right after the light changed: the lights went off, nobody covered it.
@@ -65,16 +73,17 @@ def obstruction(b: Builder) -> bool:
                 },
             )
         )
-        interactions.forget(b)
+        if not dark:
+            interactions.forget(b)  # the hand that covered the lens
         b.state = b.state.evolve(obstruction=OpenEvent(key, since), watch=None, clear_run=0)
-        return True
+        return view
     if covered:
         b.state = st.evolve(clear_run=0, clear_since=None)
-        return True
+        return view
     clear_run, clear_since = st.clear_run + 1, st.clear_since or t
     if clear_run < th.stable_frames:
         b.state = st.evolve(clear_run=clear_run, clear_since=clear_since)
-        return True
+        return view
     b.trace.append("obstruction_cleared")
     b.ended.append(EventEnd(st.obstruction.key, clear_since))
     # The uncovered view is compared with the baseline from before: a change made while
@@ -87,7 +96,7 @@ def obstruction(b: Builder) -> bool:
         reference_stale=True,
         watch=None,
     )
-    return True
+    return "clear"
 
 
 def shift(b: Builder) -> None:

@@ -104,8 +104,11 @@ def _forget_recent(b: Builder) -> None:
 
 
 def _health_clear(b: Builder) -> bool:
+    """No covered view or moved camera is being confirmed."""
     st = b.state
-    return st.obstructed_since is None and (st.shifted_since is None or st.shift is not None)
+    pending_cover = st.obstructed_since is not None and st.obstruction is None
+    pending_shift = st.shifted_since is not None and st.shift is None
+    return not pending_cover and not pending_shift
 
 
 def _record_long(b: Builder) -> None:

@@ -79,9 +79,9 @@ class Watch:
     """On ``post`` every difference from the baseline was part of the settled change (so
     ``post`` can become the whole baseline)."""
     area: float = 0.0
-    """The settled part's share of the judged inventory ROI on ``last``."""
+    """The settled part's largest share of the judged inventory ROI so far."""
     regions: tuple[Box, ...] = ()
-    """The settled places on ``last``."""
+    """The settled places when they were largest."""
     edge: bool = False
     """On ``last`` the settled change reached the edge of the inventory ROI (an arm?)."""
     fresh: Mark | None = None

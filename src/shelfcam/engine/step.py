@@ -2,8 +2,9 @@
 
 Pure: no clock (the frame's engine time comes in), no files, no database. Replaying the
 same frames gives the same events, byte for byte. Health (engine/health.py) is judged
-first; a covered camera suspends everything else. Then the light, the interactions
-(engine/interactions.py) and the stock (engine/stock.py) are judged, each on its own: an
+first; a covered camera suspends everything else, a dark one all but interactions. Then
+the light, the interactions (engine/interactions.py) and the stock (engine/stock.py) are
+judged, each on its own: an
 interaction is recorded whatever the stock judgement, and a change is judged in its own
 place whatever moves elsewhere.
 """
@@ -24,10 +25,14 @@ def step(state: EngineState, obs: Observation, config: EngineConfig) -> Step:
     """Advance one device's engine by one frame."""
     b = Builder(state, obs, config)
     _track_stability(b)
-    if not health.obstruction(b):
+    view = health.obstruction(b)
+    if view == "covered":
+        return _finish(b)
+    if view == "clear":
         health.shift(b)
-        _track_light(b)
-        interactions.track(b)
+    _track_light(b)
+    interactions.track(b)
+    if view == "clear":
         stock.track(b)
     return _finish(b)
 
@@ -52,9 +57,12 @@ def _track_light(b: Builder) -> None:
     baseline, so that what it changes is never taken for stock."""
     if not b.switching_light():
         return
-    if b.state.lighting_since is None:
+    since = b.state.lighting_since
+    if since is None:
         b.trace.append("lighting_change_ignored")
-    b.state = b.state.evolve(lighting_since=b.state.lighting_since or b.t, reference_stale=True)
+    # A light switched right now starts the settling time afresh.
+    since = b.t if since is None or b.light_jump() else since
+    b.state = b.state.evolve(lighting_since=since, reference_stale=True)
 
 
 def _finish(b: Builder) -> Step:

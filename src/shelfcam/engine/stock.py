@@ -57,6 +57,9 @@ ALONE_MARGIN = 0.1
 """A change is left alone when nothing moves within this fraction of the frame of it."""
 MAX_PATCHES = 4
 """More re-taken places than this and the settled frame becomes the whole baseline."""
+PLACE_MARGIN = 0.08
+"""Changed regions this close (fraction of the frame) are parts of one place: a
+transparent bottle changes at its cap, its label and its base, not in between."""
 PATCH_MARGIN = 0.02
 """A patch covers the changed places grown by this fraction of the frame on each side."""
 
@@ -147,8 +150,10 @@ def _follow(b: Builder) -> None:
         alone=w.alone if coming else b.here,
         approached=w.approached or (coming and _left_alone(b, w)),
         whole=not others if clean else w.whole,
-        area=area,
-        regions=tuple(c.region.to_dict() for c in settled),
+        # The change as completely as it was seen settled (what approaches it may already
+        # hide a part of it on the last settled frame).
+        area=max(area, w.area),
+        regions=tuple(c.region.to_dict() for c in settled) if area >= w.area else w.regions,
         edge=any(c.edge for c in settled),
         fresh=fresh,
     )
@@ -213,7 +218,7 @@ def _confirm(
     ``joined`` it. ``all_in``: this frame is calm and shows no other change."""
     st = b.state
     post = w.post or w.last
-    regions = (*w.regions, *(c.region.to_dict() for c in joined or ()))
+    regions = _places((*w.regions, *(c.region.to_dict() for c in joined or ())))
     area = w.area + sum(c.area for c in joined or ())
     by = interactions.by(b, w.seen_at, w.since.t)
     light = w.lit and by is None
@@ -293,6 +298,28 @@ def _close(a: Region, c: Region, margin: float) -> bool:
 
 def _overlap(a: Box, c: Box) -> bool:
     return _close(Region(**a), Region(**c), 0.0)
+
+
+def _places(regions: tuple[Box, ...]) -> tuple[Box, ...]:
+    """The changed regions grouped into places (regions within `PLACE_MARGIN` of each other
+    merged into their bounding box), largest first."""
+    places = [Region(**r) for r in regions]
+    merged = True
+    while merged:
+        merged = False
+        for i, a in enumerate(places):
+            j = next(
+                (j for j in range(i + 1, len(places)) if _close(a, places[j], PLACE_MARGIN)), None
+            )
+            if j is not None:
+                c = places.pop(j)
+                x0, y0 = min(a.x, c.x), min(a.y, c.y)
+                x1, y1 = max(a.x + a.w, c.x + c.w), max(a.y + a.h, c.y + c.h)
+                places[i] = Region(x0, y0, x1 - x0, y1 - y0)
+                merged = True
+                break
+    places.sort(key=lambda r: r.w * r.h, reverse=True)
+    return tuple(r.to_dict() for r in places)
 
 
 def _grown(regions: tuple[Box, ...]) -> Box:

@@ -19,6 +19,7 @@ from shelfcam.config import Settings, load_settings
 from shelfcam.db import evaluation as queries
 from shelfcam.db.connect import connection
 from shelfcam.db.migrate import migrate
+from shelfcam.evaluation.expectations import Recorded, Verdict, judge
 from shelfcam.evaluation.matching import Found, ScenarioResult, match
 from shelfcam.evaluation.suites import Case
 from shelfcam.references import mark_empty
@@ -37,6 +38,8 @@ class Evaluated:
     result: ScenarioResult
     found: list[Found]
     rule_failures: list[str]
+    verdict: Verdict | None = None
+    """Against the case's expectations (the real-footage cases)."""
 
 
 def _settings(root: Path) -> Settings:
@@ -59,9 +62,15 @@ async def _add_camera(url: str, store: FrameStore, case: Case) -> str:
     return new.token
 
 
+def _captured_at(anchor: datetime, seq: int, fps: float) -> datetime:
+    """The capture time the camera stamps frame ``seq`` with (whole milliseconds)."""
+    ms = int((anchor + timedelta(seconds=seq / fps)).timestamp() * 1000)
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
 def _upload(client: httpx.Client, base: str, token: str, case: Case, anchor: datetime) -> None:
     for seq, frame in enumerate(case.frames):
-        captured = anchor + timedelta(seconds=seq / case.fps)
+        captured = _captured_at(anchor, seq, case.fps)
         response = client.post(
             f"{base}/api/v1/ingest/frame",
             content=frame,
@@ -146,5 +155,11 @@ async def _collect(url: str, anchors: dict[str, tuple[Case, datetime]]) -> list[
                 for row in rows
             ]
             result = match(name, case.expected, found) if case.exact else ScenarioResult(name)
-            evaluated.append(Evaluated(case, result, found, _judge_rules(case, found)))
+            verdict = None
+            if case.expectations:
+                recorded = [Recorded(r["event_type"], r["started_at"], r["details"]) for r in rows]
+                captured = [_captured_at(anchor, seq, case.fps) for seq in range(len(case.frames))]
+                seq_of = await queries.frame_numbers(conn, name)
+                verdict = judge(case.expectations, recorded, seq_of, captured)
+            evaluated.append(Evaluated(case, result, found, _judge_rules(case, found), verdict))
     return evaluated

@@ -1,4 +1,5 @@
-"""The evaluation suites: labelled synthetic scenes, and the real footage with rules."""
+"""The evaluation suites: labelled synthetic scenes (here) and the real footage
+(`shelfcam.evaluation.realdata`)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from shelfcam.errors import InvalidInput
+from shelfcam.evaluation.expectations import Expectation
 from shelfcam.evaluation.matching import Expected
 from shelfcam.polygons import FULL_FRAME, Polygon
-from shelfcam.vision import encode_jpeg
 
 TAIL_S = 10.0
 """After the last labelled frame the view stays as it is (a camera keeps sending)."""
@@ -44,6 +42,9 @@ class Case:
     lighting_only: bool = False
     exact: bool = True
     """Judged against ``expected`` event by event (else only against ``rules``)."""
+    expectations: tuple[Expectation, ...] = ()
+    """What a person watching the footage would record (the real-footage cases)."""
+    note: str = ""
 
 
 def _with_tail(frames: list[bytes], fps: float) -> list[bytes]:
@@ -95,60 +96,5 @@ def synthetic_cases(names: list[str] | None = None) -> Iterator[Case]:
         yield from pool.map(_synthetic, chosen)
 
 
-REAL_CLIPS: tuple[tuple[str, float, list[Rule]], ...] = (
-    # clip, fps, rules (README of the footage)
-    ("walking-by", 25 / 3, [Rule("interaction_detected", at_least=1)]),
-    ("alternating-light", 12.5, []),
-    ("light-dark", 12.5, []),
-    ("dark-light", 12.5, []),
-)
-REAL_FORBIDDEN = ("stock_changed", "scene_shifted")
-STARTUP_FRAMES = 15
-"""The first frames of each home-camera clip are the camera starting up (exposure ramp)."""
-
-
 def real_data_dir() -> Path:
     return Path(os.environ.get("SHELFCAM_REAL_DATA", DEFAULT_REAL_DATA))
-
-
-def _jpeg_from_image(path: Path) -> bytes:
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise InvalidInput(f"cannot read {path}")
-    return encode_jpeg(np.ascontiguousarray(bgr[:, :, ::-1], dtype=np.uint8), quality=90)
-
-
-def real_cases(root: Path | None = None) -> Iterator[Case]:
-    """The real footage: no stock change and no scene shift anywhere; an interaction for
-    the person walking by and for the hand."""
-    root = root or real_data_dir()
-    if not root.is_dir():
-        raise InvalidInput(f"no real footage at {root}: set SHELFCAM_REAL_DATA to its folder")
-    forbidden = [Rule(kind, at_most=0) for kind in REAL_FORBIDDEN]
-    for clip, fps, rules in REAL_CLIPS:
-        folder = root / "home-camera" / clip
-        files = sorted(folder.glob("*.jpg"))[STARTUP_FRAMES:]
-        if not files:
-            continue
-        frames = [p.read_bytes() for p in files]
-        yield Case(
-            name=clip,
-            fps=fps,
-            frames=_with_tail(frames, fps),
-            rules=[*rules, *forbidden],
-            exact=False,
-        )
-    hand = root / "hand" / "hand1"
-    if (hand / "background.png").is_file() and (hand / "frame.png").is_file():
-        fps = 4.0
-        background = _jpeg_from_image(hand / "background.png")
-        with_hand = _jpeg_from_image(hand / "frame.png")
-        # The empty whiteboard, the hand held in view for 2 s, then the whiteboard again.
-        frames = [background] * 16 + [with_hand] * 8 + [background] * 40
-        yield Case(
-            name="hand1",
-            fps=fps,
-            frames=frames,
-            rules=[Rule("interaction_detected", at_least=1), *forbidden],
-            exact=False,
-        )

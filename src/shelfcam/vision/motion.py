@@ -3,10 +3,15 @@
 Pixel test: the signed difference of the two thumbnails is taken at half precision
 (``(cur - prev) / 2 + 128`` in one saturating OpenCV call); its median is the global
 brightness offset between the frames (auto-exposure steps, flicker) and is subtracted; a
-pixel changed when the rest exceeds ``max(MOTION_MIN_STEP, MOTION_NOISE_K * sigma)`` where
+pixel changed when the rest exceeds ``max(MOTION_MIN_STEP * light, MOTION_NOISE_K *
+sigma)``, where ``light`` scales the floor down in dim views (`MOTION_FULL_MEAN`) and
 sigma is the robust spread (1.4826 x median absolute deviation) of the difference: the
 threshold follows the noise of the pair. Median and MAD come from a regular sample of every
 4th thumbnail pixel in each direction. A 3x3 opening then removes isolated speckles.
+
+When the frames' brightness differs by more than `GAIN_TOLERANCE` (a lamp fading, an
+exposure step), the previous thumbnail is first scaled by the robust gain between them
+(the median ratio of the sampled pixels): a multiplicative change is not motion.
 
 Scores are fractions of pixels that changed: ``motion`` of the ROI, ``frame_change`` of
 the whole frame, both in 0..1.
@@ -26,7 +31,14 @@ from shelfcam.vision.frame import Frame, as_u8
 from shelfcam.vision.roi import Region, RoiMask
 
 MOTION_MIN_STEP = 6.0
-"""Smallest pixel change counted, in half grey levels (6 = 12 grey levels)."""
+"""Smallest pixel change counted, in half grey levels (6 = 12 grey levels), in a view at
+least `MOTION_FULL_MEAN` bright; a dimmer view with steady light scales it down (to half at
+most): a person in a room at a fifth of the light changes pixels by a fifth as much."""
+MOTION_FULL_MEAN = 100.0
+"""Mean grey level from which the whole `MOTION_MIN_STEP` applies."""
+GAIN_TOLERANCE = 0.02
+"""When the two frames' mean brightness differ by more than this ratio, the exposure or
+the light changed between them: the previous frame is scaled by their gain first."""
 MOTION_NOISE_K = 4.0
 """Changed when |difference - median| > MOTION_NOISE_K robust sigmas (or the floor)."""
 
@@ -78,16 +90,41 @@ def half_difference(prev: Frame, cur: Frame) -> NDArray[np.uint8]:
     return as_u8(cv2.addWeighted(cur.small, 0.5, prev.small, -0.5, 128.0))
 
 
+def _steady(prev: Frame, cur: Frame) -> bool:
+    """The two frames' mean brightness agree within `GAIN_TOLERANCE`."""
+    return prev.mean > 0.0 and abs(cur.mean / prev.mean - 1.0) <= GAIN_TOLERANCE
+
+
+def _gain(prev: Frame, cur: Frame) -> float:
+    """The robust brightness gain from ``prev`` to ``cur`` (1.0 when `_steady`): the
+    median ratio of sampled pixels bright enough to tell."""
+    if prev.mean <= 0.0 or _steady(prev, cur):
+        return 1.0
+    a = prev.small[::4, ::4].astype(np.float32)
+    b = cur.small[::4, ::4].astype(np.float32)
+    lit = (a > 8.0) & (b > 8.0)
+    if int(lit.sum()) < 16:
+        return 1.0
+    return float(min(2.0, max(0.5, np.median(b[lit] / a[lit]))))
+
+
 def change_mask(
     prev: Frame, cur: Frame, diff: NDArray[np.uint8] | None = None
 ) -> tuple[NDArray[np.uint8], float, float]:
     """The cleaned change mask of ``cur`` against ``prev`` (thumbnails), with the threshold
     and the noise sigma used (in half grey levels, the difference's unit). ``diff`` is their
     `half_difference` when already computed."""
-    if diff is None:
+    gain = _gain(prev, cur)
+    if gain != 1.0:
+        diff = as_u8(cv2.addWeighted(cur.small, 0.5, prev.small, -0.5 * gain, 128.0))
+    elif diff is None:
         diff = half_difference(prev, cur)
     med, sigma = _offset_and_spread(diff)
-    thr = max(MOTION_MIN_STEP, MOTION_NOISE_K * sigma)
+    # A dim view lowers the floor, unless its light is changing (a lamp fading out is not
+    # a uniform gain: what is left of the difference is the light, not motion).
+    light = min(1.0, max(0.5, min(prev.mean, cur.mean) / MOTION_FULL_MEAN))
+    floor = MOTION_MIN_STEP * (light if _steady(prev, cur) else 1.0)
+    thr = max(floor, MOTION_NOISE_K * sigma)
     # One lookup does "subtract the offset, take the magnitude, threshold": differences are
     # integers, so "> thr" is "> floor(thr)" and the table is cached per (offset, floor).
     lut = _change_lut(med, math.floor(thr))

@@ -95,6 +95,12 @@ class FrameScores:
     noise: float
     """Robust sigma of the pixel difference to the previous frame, grey levels (0 if no
     previous frame): the noise level the motion threshold adapted to."""
+    brightness_gain: float = 1.0
+    """Mean brightness against the previous frame's (1.0 without one)."""
+    brightness_moved: float = 0.0
+    """Share of the view whose brightness moved since the previous frame (0 when under
+    half, or without one): with ``brightness_gain`` far from 1, a light switched on or off
+    (a hand or a passer-by changes a part of the view only)."""
     inventory_motion: float = 0.0
     """Inventory ROI vs previous frame: fraction of its pixels changed, 0..1 (0 if no
     previous frame). The place where stock is judged is still below ~0.005."""
@@ -196,7 +202,7 @@ def analyze(
     motion, frame_change, noise, inv_motion = 0.0, 1.0, 0.0, 0.0
     changed = None
     moving: tuple[Region, ...] = ()
-    light = _NO_LIGHTING
+    light = prev_light = _NO_LIGHTING
     inv_small = roi_mask(sw, sh, rois.inventory)
     if prev is not None:
         diff = half_difference(prev, cur)
@@ -208,7 +214,7 @@ def analyze(
         noise = 2.0 * sigma
         # Lighting is only examined when at least half the view may have moved brightness.
         if moved_upper_bound(diff) >= LIGHT_MIN_BRIGHTNESS:
-            light = lighting_change(prev, cur, roi_mask(sw, sh, FULL_FRAME))
+            light = prev_light = lighting_change(prev, cur, roi_mask(sw, sh, FULL_FRAME))
 
     delta: float | None = None
     judged: float | None = None
@@ -258,6 +264,8 @@ def analyze(
         inventory_judged=judged,
         brightness=cur.mean,
         noise=noise,
+        brightness_gain=cur.mean / max(prev.mean, 1.0) if prev is not None else 1.0,
+        brightness_moved=prev_light.brightness,
         inventory_motion=inv_motion,
         moving=moving,
         changes=changes,
