@@ -5,9 +5,10 @@ For VGA (640x480) and UXGA (1600x1200) synthetic shelf frames (shelfcam.sim, JPE
 
 * decode alone: ``decode_gray`` at analysis scale (the denominator), and
 * decode plus every score: ``decode_gray`` + ``make_frame`` + ``analyze`` with a previous
-  frame, a baseline, a reference, an empty reference and the two anchors of a watched
-  change (the frame it is watched since, and the previous frame; all cached `Frame`
-  objects, as the worker keeps them),
+  frame, a baseline, a reference, an empty reference (all cached `Frame` objects, as the
+  worker keeps them) and the anchors of the watched change that the engine asks for on
+  that frame (found by running the engine over the scene first: the previous frame while
+  the hand moves, an older one once a change has settled),
 
 and prints the ratio. Last line: ``vision_ratio_vga=<x> vision_ratio_uxga=<x>``.
 
@@ -22,14 +23,43 @@ import argparse
 import platform
 import statistics
 import time
+from datetime import timedelta
 
 import cv2
 
+from shelfcam.engine import EngineConfig, EngineState
+from shelfcam.pipeline import decide
+from shelfcam.sim.offline import EPOCH
 from shelfcam.sim.render import INTERACTION_ROI, INVENTORY_ROI
 from shelfcam.sim.scenes import generate
 from shelfcam.vision import Frame, Rois, analyze, decode_gray, frame_from_jpeg, make_frame
 
 ROUNDS = 400
+
+
+def anchors_asked(frames: list[bytes], rois: Rois, fps: float) -> list[list[int]]:
+    """For each frame, the frames (by index) the engine compares a watched change with."""
+    state, asked = EngineState(), []
+    kept: dict[str, Frame] = {}
+    for i, data in enumerate(frames):
+        asked.append([int(c) for c in state.anchors()])
+        cur = frame_from_jpeg(data)
+        when = EPOCH + timedelta(seconds=i / fps)
+        _scores, out = decide(
+            cur,
+            str(i),
+            when,
+            state,
+            kept,
+            reference=None,
+            empty_ref=None,
+            rois=rois,
+            config=EngineConfig(1),
+        )
+        state = out.state
+        kept[str(i)] = cur
+        kept = {k: v for k, v in kept.items() if k in state.referenced_captures()}
+    return asked
 
 
 def measure(width: int, height: int, rounds: int) -> tuple[float, float, tuple[int, int]]:
@@ -43,7 +73,9 @@ def measure(width: int, height: int, rounds: int) -> tuple[float, float, tuple[i
     hand = next(p for p in sc.labels["phases"] if p["kind"] == "hand")
     picks = list(range(hand["start_frame"], hand["end_frame"]))
     prevs: dict[int, Frame] = {i: frame_from_jpeg(frames[i - 1]) for i in picks}
-    sinces: dict[int, Frame] = {i: frame_from_jpeg(frames[i - 2]) for i in picks}
+    asked = anchors_asked(frames, rois, sc.fps)
+    decoded = {j: frame_from_jpeg(frames[j]) for i in picks for j in asked[i]}
+    anchors = {i: [decoded[j] for j in asked[i]] for i in picks}
     shape = decode_gray(frames[picks[0]]).shape
 
     dec: list[float] = []
@@ -62,7 +94,7 @@ def measure(width: int, height: int, rounds: int) -> tuple[float, float, tuple[i
             reference=reference,
             empty_ref=empty_ref,
             rois=rois,
-            anchors=(sinces[i], prevs[i]),
+            anchors=anchors[i],
         )
         t2 = time.perf_counter()
         dec.append(t1 - t0)

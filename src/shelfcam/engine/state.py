@@ -79,9 +79,12 @@ class Watch:
     """On ``post`` every difference from the baseline was part of the settled change (so
     ``post`` can become the whole baseline)."""
     area: float = 0.0
-    """The settled part's largest share of the judged inventory ROI so far."""
+    """The settled part's share of the judged inventory ROI on ``last``."""
     regions: tuple[Box, ...] = ()
-    """The settled places when they were largest."""
+    """The settled places on ``last``."""
+    alone_area: float = 0.0
+    alone_regions: tuple[Box, ...] = ()
+    """The same on ``alone``, the latest frame with nothing moving near the change."""
     edge: bool = False
     """On ``last`` the settled change reached the edge of the inventory ROI (an arm?)."""
     fresh: Mark | None = None
@@ -115,6 +118,8 @@ class EngineState:
     stable_since: Mark | None = None
     calm_run: int = 0
     """Consecutive frames on which the inventory ROI was still."""
+    calm_since: datetime | None = None
+    """When the inventory ROI became still (None while it moves)."""
     quiet_run: int = 0
     """Consecutive frames on which little of the inventory ROI moved (a busy view)."""
     lighting_since: datetime | None = None
@@ -222,7 +227,8 @@ def _watch(value: Any) -> Watch | None:
     if value is None:
         return None
     marks = {k: _mark(value.get(k)) for k in ("since", "last", "post", "alone", "fresh")}
-    return Watch(**{**value, **marks, "regions": tuple(value.get("regions") or ())})
+    regions = {k: tuple(value.get(k) or ()) for k in ("regions", "alone_regions")}
+    return Watch(**{**value, **marks, **regions})
 
 
 def _open(value: Any) -> OpenEvent | None:

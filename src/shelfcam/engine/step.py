@@ -48,7 +48,9 @@ def _track_stability(b: Builder) -> None:
     still = s.inventory_motion < th.stable_frame_change and compared
     quiet = s.inventory_motion < QUIET_MOTION and compared
     b.state = st.evolve(
-        calm_run=st.calm_run + 1 if still else 0, quiet_run=st.quiet_run + 1 if quiet else 0
+        calm_run=st.calm_run + 1 if still else 0,
+        calm_since=(st.calm_since or b.t) if still else None,
+        quiet_run=st.quiet_run + 1 if quiet else 0,
     )
 
 

@@ -53,7 +53,7 @@ STILL_MAX_MOTION = MOVING_MOTION
 an arm sliding out along itself keeps its structure but not its brightness)."""
 NEAR_MARGIN = 0.03
 """Something moving within this fraction of the frame of a settled change disturbs it."""
-ALONE_MARGIN = 0.1
+ALONE_MARGIN = 0.06
 """A change is left alone when nothing moves within this fraction of the frame of it."""
 MAX_PATCHES = 4
 """More re-taken places than this and the settled frame becomes the whole baseline."""
@@ -78,11 +78,18 @@ def track(b: Builder) -> None:
         if st.watch is not None:
             b.trace.append("change_gone")  # the view went back: no stock change
             b.state = st.evolve(watch=None)
-        if b.calm():
+        if b.calm() and (not s.changes or _calm_for(b, th.change_hold_seconds)):
+            # The baseline follows the calm view (exposure, daylight); with small changes
+            # in it only after a while, so a passer-by pausing is not taken in.
             b.take_baseline()
             emit.judge_empty(b)
         return
     _follow(b)
+
+
+def _calm_for(b: Builder, seconds: float) -> bool:
+    since = b.state.calm_since
+    return since is not None and (b.t - since).total_seconds() >= seconds
 
 
 def _rebase(b: Builder) -> None:
@@ -142,7 +149,10 @@ def _follow(b: Builder) -> None:
     if w.last is None:
         b.trace.append("post_stable_found")
     movers = [o.region for o in others if not _still(o)]
-    coming = any(_close(m, c.region, ALONE_MARGIN) for m in movers for c in settled)
+    # Near the change: near what is settled now, or what was seen of it when alone (a hand
+    # on its cap hides the cap from the settled part).
+    near_to = [c.region for c in settled] + [Region(**r) for r in w.alone_regions]
+    coming = any(_close(m, r, ALONE_MARGIN) for m in movers for r in near_to)
     w = replace(
         w,
         last=b.here,
@@ -150,16 +160,18 @@ def _follow(b: Builder) -> None:
         alone=w.alone if coming else b.here,
         approached=w.approached or (coming and _left_alone(b, w)),
         whole=not others if clean else w.whole,
-        # The change as completely as it was seen settled (what approaches it may already
-        # hide a part of it on the last settled frame).
-        area=max(area, w.area),
-        regions=tuple(c.region.to_dict() for c in settled) if area >= w.area else w.regions,
+        area=area,
+        regions=tuple(c.region.to_dict() for c in settled),
+        # The change as it was with nothing near it: what approaches it later may already
+        # hide a part of it on the last settled frame.
+        alone_area=w.alone_area if coming else area,
+        alone_regions=w.alone_regions if coming else tuple(c.region.to_dict() for c in settled),
         edge=any(c.edge for c in settled),
         fresh=fresh,
     )
     b.state = st.evolve(watch=w)
-    if st.holes and all(any(_overlap(r, h) for h in st.holes) for r in w.regions):
-        _heal(b, w)
+    if _in_holes(st.holes, w.regions) and _age(w.since, t) >= th.change_hold_seconds:
+        _heal(b, w)  # what passed through when the baseline was taken has gone
         return
     if _age(w.since, t) >= _persist(b, w):
         # Places that settled soon after join the change: one reach, one event (a swap).
@@ -217,9 +229,16 @@ def _confirm(
     """Record the watched change (as on its latest settled frame), with the places that
     ``joined`` it. ``all_in``: this frame is calm and shows no other change."""
     st = b.state
+    if _in_holes(st.holes, w.regions):
+        _heal(b, w)
+        return
     post = w.post or w.last
-    regions = _places((*w.regions, *(c.region.to_dict() for c in joined or ())))
-    area = w.area + sum(c.area for c in joined or ())
+    # Recorded as it was when last seen with nothing near it, when that is more complete.
+    base_regions, base_area = w.regions, w.area
+    if w.alone_area > w.area:
+        base_regions, base_area = w.alone_regions, w.alone_area
+    regions = _places((*base_regions, *(c.region.to_dict() for c in joined or ())))
+    area = base_area + sum(c.area for c in joined or ())
     by = interactions.by(b, w.seen_at, w.since.t)
     light = w.lit and by is None
     if light:
@@ -245,6 +264,13 @@ def _confirm(
         _rebase_after(b, w, regions)
     if not light:
         emit.judge_empty(b, ended_at=by.last_motion_at if by else w.seen_at)
+
+
+def _in_holes(holes: tuple[Box, ...], regions: tuple[Box, ...]) -> bool:
+    """Every region of a change lies where the baseline's frame showed something passing."""
+    return (
+        bool(holes) and bool(regions) and all(any(_overlap(r, h) for h in holes) for r in regions)
+    )
 
 
 def _heal(b: Builder, w: Watch) -> None:

@@ -306,8 +306,9 @@ def components_of(
     if shading is not None:
         min_area = max(min_area, LIT_MIN_REGION_FRACTION * roi.area)
     # Rows of stats: x, y, w, h, area; label 0 is the background.
-    rows = [(label, *row) for label, row in enumerate(stats.tolist()) if label]
-    kept = [row for row in rows if row[5] >= min_area]
+    kept = [
+        (label, *row) for label, row in enumerate(stats.tolist()) if label and row[4] >= min_area
+    ]
     if shading is not None and kept:
         a, b = shading
         kept = [

@@ -91,58 +91,75 @@ def changes_of(
         return ()
     rows = comps.rows[:MAX_CHANGES]
     top = max(r[0] for r in rows) + 1
-    crop = None if motion is None else motion[roi.y0 : roi.y1, roi.x0 : roi.x1]
-    moving = _count(comps.labels, crop, top)
-    shares = [float(moving[r[0]]) / r[5] for r in rows]
-    # What moves now has moved since every anchor: only the rest is compared with them.
+    if motion is None:
+        shares = [0.0] * len(rows)
+    else:
+        crop = motion[roi.y0 : roi.y1, roi.x0 : roi.x1]
+        moving = np.bincount(comps.labels[crop > 0], minlength=top).tolist()
+        shares = [moving[r[0]] / r[5] for r in rows]
+    # What moves now has moved since every anchor: only the rest is compared with them,
+    # over the box around it (each distinct anchor once).
     still = [r for r, share in zip(rows, shares, strict=True) if share <= MOVING_MOTION]
-    counts = [_moved(comps.labels, still, a, cur, roi, cur_judgeable, top) for a in anchors]
+    box = _box_around(still, roi)
+    judged_here = None
+    if box is not None and any(a is not None for a in anchors):
+        judged_here = (judgeable(cur, roi) if cur_judgeable is None else cur_judgeable)[box[0]]
+    done: dict[int, NDArray[np.intp] | None] = {}
+    for a in anchors:
+        if id(a) not in done:
+            done[id(a)] = _moved(comps.labels, box, judged_here, a, cur, top)
+    counts = [done[id(a)] for a in anchors]
     boxes = boxes_of(rows, roi, width, height, limit=MAX_CHANGES)
-    rim = _count(comps.labels, roi.rim, top)
+    rim = np.bincount(comps.labels.ravel().take(roi.rim_index), minlength=top).tolist()
+    per_anchor = [None if c is None else c.tolist() for c in counts]
+    denominator = comps.denominator
     return tuple(
-        Change(
-            box,
-            row[5] / comps.denominator,
-            tuple(
-                1.0 if c is None or share > MOVING_MOTION else float(c[row[0]]) / row[5]
-                for c in counts
-            ),
-            edge=bool(rim[row[0]] > 0),
-            motion=share,
-        )
-        for box, row, share in zip(boxes, rows, shares, strict=True)
+        [
+            Change(
+                box,
+                row[5] / denominator,
+                tuple(
+                    [
+                        1.0 if c is None or share > MOVING_MOTION else c[row[0]] / row[5]
+                        for c in per_anchor
+                    ]
+                ),
+                edge=rim[row[0]] > 0,
+                motion=share,
+            )
+            for box, row, share in zip(boxes, rows, shares, strict=True)
+        ]
     )
+
+
+Box = tuple[tuple[slice, slice], tuple[slice, slice]]
+"""A box as slices of the ROI's bounding box, and the same box in the thumbnail."""
+
+
+def _box_around(rows: list[tuple[int, int, int, int, int, int]], roi: RoiMask) -> Box | None:
+    if not rows:
+        return None
+    by0, bx0 = min(r[2] for r in rows), min(r[1] for r in rows)
+    by1, bx1 = max(r[2] + r[4] for r in rows), max(r[1] + r[3] for r in rows)
+    inner = (slice(by0, by1), slice(bx0, bx1))
+    return inner, (slice(roi.y0 + by0, roi.y0 + by1), slice(roi.x0 + bx0, roi.x0 + bx1))
 
 
 def _moved(
     labels: NDArray[np.uint16],
-    rows: list[tuple[int, int, int, int, int, int]],
+    box: Box | None,
+    judged_here: NDArray[np.uint8] | None,
     anchor: Frame | None,
     cur: Frame,
-    roi: RoiMask,
-    cur_judgeable: NDArray[np.uint8] | None,
     top: int,
 ) -> NDArray[np.intp] | None:
-    """Per label, its pixels whose structure changed since ``anchor``, judged over the box
-    around ``rows`` only (None without an anchor)."""
+    """Per label, its pixels whose structure changed since ``anchor``, judged over ``box``
+    only (None without an anchor)."""
     if anchor is None:
         return None
-    if not rows:
+    if box is None or judged_here is None:
         return np.zeros(top, np.intp)
-    by0, bx0 = min(r[2] for r in rows), min(r[1] for r in rows)
-    by1, bx1 = max(r[2] + r[4] for r in rows), max(r[1] + r[3] for r in rows)
-    inner = (slice(by0, by1), slice(bx0, bx1))
-    ys, xs = slice(roi.y0 + by0, roi.y0 + by1), slice(roi.x0 + bx0, roi.x0 + bx1)
-    mine = (judgeable(cur, roi) if cur_judgeable is None else cur_judgeable)[inner]
-    judged = as_u8(cv2.bitwise_and(anchor.valid[ys, xs], mine))
+    inner, (ys, xs) = box
+    judged = as_u8(cv2.bitwise_and(anchor.valid[ys, xs], judged_here))
     changed = changed_in(anchor, cur, ys, xs, judged, DIST_THRESHOLD)
     return np.bincount(labels[inner][changed > 0], minlength=top)
-
-
-def _count(
-    labels: NDArray[np.uint16], mask: NDArray[np.uint8] | None, top: int
-) -> NDArray[np.intp]:
-    """Per label, how many of its pixels are set in ``mask`` (zeros without a mask)."""
-    if mask is None:
-        return np.zeros(top, np.int64)
-    return np.bincount(labels[mask > 0], minlength=top)

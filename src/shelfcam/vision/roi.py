@@ -9,7 +9,7 @@ resolution and the polygon itself, so a new ROI version with new points is a new
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import cv2
@@ -86,9 +86,9 @@ class RoiMask:
     is_box: bool = False
     """The polygon fills its bounding box (an axis-aligned rectangle): ``crop`` is all 255,
     so masking with it can be skipped."""
-    rim: NDArray[np.uint8] | None = None
-    """``crop``-sized, 255 on the ROI's outermost pixels (next to the outside of the ROI
-    or the frame): where an arm reaching in from outside crosses into it."""
+    rim_index: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
+    """Flat indices (into the ``crop``-sized box) of the ROI's outermost pixels, next to
+    the outside of the ROI or of the frame: where an arm reaching in crosses into it."""
 
     @property
     def fraction(self) -> float:
@@ -119,8 +119,8 @@ def roi_mask(width: int, height: int, poly: Polygon) -> RoiMask:
     x, y, w, h = cv2.boundingRect(mask)
     crop = np.ascontiguousarray(mask[y : y + h, x : x + w])
     inner = cv2.erode(crop, _K3, borderType=cv2.BORDER_CONSTANT, borderValue=0)
-    rim = np.ascontiguousarray(cv2.subtract(crop, inner), dtype=np.uint8)
-    for a in (mask, crop, rim):
+    rim_index = np.flatnonzero(cv2.subtract(crop, inner))
+    for a in (mask, crop, rim_index):
         a.flags.writeable = False
     return RoiMask(
         mask=mask,
@@ -131,7 +131,7 @@ def roi_mask(width: int, height: int, poly: Polygon) -> RoiMask:
         crop=crop,
         area=area,
         is_box=area == w * h,
-        rim=rim,
+        rim_index=rim_index,
     )
 
 
