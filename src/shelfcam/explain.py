@@ -26,6 +26,9 @@ KNOWN_PAIRS: dict[str, tuple[str, ...]] = {
     "shift_px": ("shift_threshold_px", "scene_shift_threshold"),
     "empty_similarity": ("empty_similarity_threshold", "empty_threshold"),
     "lighting_score": ("lighting_threshold",),
+    "persisted_seconds": ("change_persist_seconds",),
+    "shift_confidence": ("shift_min_confidence",),
+    "shift_explained": ("shift_min_explained",),
 }
 _GENERIC = {"threshold", "min", "max", "peak", "score", "value", "level"}
 _WORD = re.compile(r"[a-z0-9]+")
