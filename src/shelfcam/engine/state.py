@@ -160,7 +160,7 @@ class EngineState:
                 marks += [it.during, it.pre]
         if self.watch is not None:
             w = self.watch
-            marks += [w.since, w.last, w.post, w.alone, w.fresh]
+            marks += [w.since, w.last, w.post, w.fresh]  # ``alone`` is only a time
         found = {m.capture_id for m in marks if m is not None}
         if self.prev_capture_id is not None:
             found.add(self.prev_capture_id)

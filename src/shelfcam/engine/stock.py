@@ -126,49 +126,13 @@ def _follow(b: Builder) -> None:
     settled = [c for c in s.changes if _settled(c, 0)]
     others = [c for c in s.changes if not _settled(c, 0)]
     near = [m for m in others if any(_close(m.region, c.region, NEAR_MARGIN) for c in settled)]
-    area = sum(c.area for c in settled)
-    enough = saturate(min(1.0, area)) >= th.inventory_change_threshold
+    enough = _scores(sum(c.area for c in settled), th.inventory_change_threshold)
     if not enough or near:
-        # Left alone, then reached by something else coming up to it (seen before, or
-        # touching it now while it is still settled): it stood.
-        reached = w.approached or (enough and _left_alone(b, w))
-        if reached and saturate(min(1.0, w.area)) >= th.inventory_change_threshold:
-            _confirm(b, w, "change_confirmed_by_next_interaction")
-            return
-        if w.last is not None:
-            b.trace.append("change_disturbed")
-        b.state = st.evolve(watch=Watch(seen_at=w.seen_at, since=b.here, lit=w.lit))
+        _disturbed(b, w, reached=w.approached or (enough and _left_alone(b, w)))
         return
     later = [c for c in others if _still(c)]  # came after the anchor, still now
     clean = len(later) == len(others) and s.inventory_motion < th.stable_frame_change
-    fresh = w.fresh
-    if not later:
-        fresh = None
-    elif fresh is None or not all(_settled(c, 2) for c in later):
-        fresh = b.here  # they settle from now on
-    if w.last is None:
-        b.trace.append("post_stable_found")
-    movers = [o.region for o in others if not _still(o)]
-    # Near the change: near what is settled now, or what was seen of it when alone (a hand
-    # on its cap hides the cap from the settled part).
-    near_to = [c.region for c in settled] + [Region(**r) for r in w.alone_regions]
-    coming = any(_close(m, r, ALONE_MARGIN) for m in movers for r in near_to)
-    w = replace(
-        w,
-        last=b.here,
-        post=b.here if clean else w.post,
-        alone=w.alone if coming else b.here,
-        approached=w.approached or (coming and _left_alone(b, w)),
-        whole=not others if clean else w.whole,
-        area=area,
-        regions=tuple(c.region.to_dict() for c in settled),
-        # The change as it was with nothing near it: what approaches it later may already
-        # hide a part of it on the last settled frame.
-        alone_area=w.alone_area if coming else area,
-        alone_regions=w.alone_regions if coming else tuple(c.region.to_dict() for c in settled),
-        edge=any(c.edge for c in settled),
-        fresh=fresh,
-    )
+    w = _settled_view(b, w, settled, others, later, clean)
     b.state = st.evolve(watch=w)
     if _in_holes(st.holes, w.regions) and _age(w.since, t) >= th.change_hold_seconds:
         _heal(b, w)  # what passed through when the baseline was taken has gone
@@ -184,6 +148,65 @@ def _follow(b: Builder) -> None:
         _confirm(b, w, "change_persisted", joined, clean and len(joined) == len(others))
     elif clean and b.calm() and st.empty is None:
         emit.judge_empty(b)  # an emptied shelf is confirmed on its own clock
+
+
+def _scores(area: float, threshold: float) -> bool:
+    return saturate(min(1.0, area)) >= threshold
+
+
+def _disturbed(b: Builder, w: Watch, reached: bool) -> None:
+    """Something moved on the change or right next to it, or most of it did. Left alone
+    before and now reached for by something that came up to it (``reached``), it stood;
+    else its clock starts again from this frame."""
+    if reached and _scores(max(w.area, w.alone_area), b.th.inventory_change_threshold):
+        _confirm(b, w, "change_confirmed_by_next_interaction")
+        return
+    if w.last is not None:
+        b.trace.append("change_disturbed")
+    b.state = b.state.evolve(watch=Watch(seen_at=w.seen_at, since=b.here, lit=w.lit))
+
+
+def _settled_view(
+    b: Builder,
+    w: Watch,
+    settled: list[Change],
+    others: list[Change],
+    later: list[Change],
+    clean: bool,
+) -> Watch:
+    """The watch after a frame on which its change is settled. ``others``: the changes
+    that are not; ``later``: those of them that are still now (they came after the
+    anchor); ``clean``: nothing moves in the inventory ROI."""
+    fresh = w.fresh
+    if not later:
+        fresh = None
+    elif fresh is None or not all(_settled(c, 2) for c in later):
+        fresh = b.here  # they settle from now on
+    if w.last is None:
+        b.trace.append("post_stable_found")
+    movers = [o.region for o in others if not _still(o)]
+    # Near the change: near what is settled now, or what was seen of it when alone (a hand
+    # on its cap hides the cap from the settled part).
+    near_to = [c.region for c in settled] + [Region(**r) for r in w.alone_regions]
+    coming = any(_close(m, r, ALONE_MARGIN) for m in movers for r in near_to)
+    area = sum(c.area for c in settled)
+    regions = tuple(c.region.to_dict() for c in settled)
+    return replace(
+        w,
+        last=b.here,
+        post=b.here if clean else w.post,
+        alone=w.alone if coming else b.here,
+        approached=w.approached or (coming and _left_alone(b, w)),
+        whole=not others if clean else w.whole,
+        area=area,
+        regions=regions,
+        # The change as it was with nothing near it: what approaches it later may already
+        # hide a part of it on the last settled frame.
+        alone_area=w.alone_area if coming else area,
+        alone_regions=w.alone_regions if coming else regions,
+        edge=any(c.edge for c in settled),
+        fresh=fresh,
+    )
 
 
 def _still(c: Change) -> bool:
