@@ -6,7 +6,8 @@ Motion while it happened (the covering hand, the knock) is not an interaction wi
 shelf. A view that is dark (mean grey under `OBSTRUCTION_DARK_MEAN`: the lights are off, or
 a hand is over the lens) is obstructed with ``details.cause`` ``dark``; a view that is lit
 but without detail (a cloth, a lens cap, fog) with cause ``covered``. Either ends when the
-view is clear again, e.g. when the light returns. In a dark view interactions are still
+view is clear again, e.g. when the light returns. Motion under way as the view went dark
+(a hand covering the lens) is dropped; in a view that stays dark, interactions are still
 judged (someone walking through a dim room moves), stock is not.
 
 A shift is a translation of the static view against the reference that the frame, shifted
@@ -73,8 +74,7 @@ def obstruction(b: Builder) -> View:
                 },
             )
         )
-        if not dark:
-            interactions.forget(b)  # the hand that covered the lens
+        interactions.forget(b)  # the hand that covered the lens, the lights going off
         b.state = b.state.evolve(obstruction=OpenEvent(key, since), watch=None, clear_run=0)
         return view
     if covered:
