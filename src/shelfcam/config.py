@@ -8,6 +8,7 @@ bounds; docs/configuration.md lists them all (a test keeps the two in step).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from contextvars import ContextVar
@@ -54,6 +55,13 @@ class Settings(BaseSettings):
         description="Address the HTTP server listens on; 0.0.0.0 to accept cameras on the network.",
     )
     port: int = Field(default=8000, ge=1, le=65535, description="HTTP port.")
+    trusted_proxies: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto headers "
+        "are believed: comma-separated addresses or networks (127.0.0.1, 10.0.0.0/8), or * "
+        "for any. Unset (the default): none, and a client's address is its connection's.",
+    )
     log_level: LogLevel = Field(default="INFO", description="Least severe log level shown.")
     event_retention_days: int = Field(
         default=7,
@@ -192,6 +200,22 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must start with postgresql:// (e.g. postgresql://user@host:5432/db)")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        for item in (part.strip() for part in value.split(",")):
+            if item in ("", "*"):
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as err:
+                raise ValueError(
+                    f"{item!r} is not an address or a network (e.g. 127.0.0.1 or 10.0.0.0/8)"
+                ) from err
         return value
 
     @field_validator("disk_guard_free_mb")

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 import uvicorn
+from fastapi import FastAPI
 
 from shelfcam.config import Settings
 from shelfcam.runtime import settle_heap
@@ -35,6 +36,23 @@ class _Server(uvicorn.Server):
             self._on_started()
 
 
+def uvicorn_config(app: FastAPI, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """The HTTP server's configuration: shelfcam's logging, no access log, no server header,
+    and proxy headers believed only from SHELFCAM_TRUSTED_PROXIES."""
+    proxies = settings.trusted_proxies
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=proxies is not None,
+        forwarded_allow_ips=proxies or "",
+        timeout_graceful_shutdown=10,
+    )
+
+
 def run(
     settings: Settings,
     database_url: str,
@@ -47,15 +65,7 @@ def run(
     ``on_started`` is called (on the server's event loop: keep it short) once the server
     listens and its worker runs."""
     app = create_app(settings, database_url, with_worker=with_worker)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=10,
-    )
+    config = uvicorn_config(app, settings, settings.host, settings.port)
     log.info("action=http_listen url=http://%s:%d", settings.host, settings.port)
     _Server(config, on_started).run()
 
@@ -73,9 +83,7 @@ def serving_in_background(
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
     app = create_app(settings, database_url, with_worker=with_worker)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, server_header=False
-    )
+    config = uvicorn_config(app, settings, "127.0.0.1", port)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="shelfcam-http", daemon=True)
     thread.start()
