@@ -160,6 +160,21 @@ class Settings(BaseSettings):
         description="Frames a worker process analyses at once (different cameras in "
         "parallel; each camera's frames stay in order).",
     )
+    health_max_heartbeat_age_seconds: int = Field(
+        default=60,
+        ge=15,
+        le=3600,
+        description="/healthz answers 503 when the analysis worker of this process (`serve`) "
+        "has not sent a heartbeat for longer than this (it sends one every 10 s), or is "
+        "restarting after a failure for longer than this.",
+    )
+    health_max_queue_age_seconds: int = Field(
+        default=600,
+        ge=10,
+        le=7 * 24 * 3600,
+        description="/healthz answers 503 when a frame has waited for analysis longer than "
+        "this (no worker running anywhere, or workers stuck).",
+    )
     db_pool_size: int = Field(
         default=10,
         ge=2,

@@ -41,20 +41,15 @@ def create_app(settings: Settings, database_url: str, *, with_worker: bool = Fal
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if with_worker:
-                    await stack.enter_async_context(
-                        running_worker(
-                            settings,
-                            pool,
-                            context.store,
-                            context.metrics,
-                            install_signal_handlers=False,
-                        )
+                    context.worker = await stack.enter_async_context(
+                        running_worker(settings, pool, context.store, context.metrics)
                     )
                 yield
         finally:
             if context.ingestor is not None:
                 await context.ingestor.close()
             context.ingestor = None
+            context.worker = None
             await pool.close()
             context.pool = None
             log.info("action=api_stopped")
