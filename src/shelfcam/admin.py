@@ -116,12 +116,26 @@ class Session:
 class NewSession:
     session_id: str
     session: Session
+    device_token: str | None = None
+    """A new login-device value for the browser's cookie (None: it keeps the one it sent)."""
+
+
+LOGIN_DEVICES_KEPT = 20
 
 
 def _subjects(username: str, address: str) -> list[str]:
-    """Throttle keys; every name that cannot exist shares one (and no NUL reaches SQL)."""
+    """Throttle keys of a stranger's attempt: this user name *from this address*, and this
+    address whatever the name. Every name that cannot exist shares one key (and no NUL
+    reaches SQL)."""
     user = username if USERNAME_PATTERN.fullmatch(username) else "?invalid"
-    return [f"user:{user}", f"addr:{address.replace(chr(0), '?')}"[:200]]
+    addr = address.replace(chr(0), "?")[:100]
+    return [f"user:{user}@{addr}", f"addr:{addr}"]
+
+
+def _device_hash(device_token: str | None) -> bytes | None:
+    if not device_token or len(device_token) > 100:
+        return None
+    return hash_secret("login-device", device_token)
 
 
 async def login(
@@ -133,13 +147,27 @@ async def login(
     policy: backoff.BackoffPolicy,
     max_age: timedelta,
     user_agent: str = "",
+    device_token: str | None = None,
 ) -> NewSession:
-    """Check the password and open a session; throttle repeated failures."""
+    """Check the password and open a session; throttle repeated failures.
+
+    The attempt is counted before the password is checked (so concurrent guesses cannot
+    all slip under the limit) and forgotten when it succeeds. A browser that has logged
+    in as this user before (its ``device_token``) is throttled on its own, so failures
+    by others, from anywhere, never lock it out; anyone else is throttled per user name
+    and address, and per address.
+    """
     username = username.strip().lower()
-    subjects = _subjects(username, address)
-    wait = await queries.blocked_for(conn, subjects)
+    device = _device_hash(device_token)
+    trusted = device is not None and await queries.trusted_device_user(conn, device) == username
+    subjects = [f"device:{device.hex()}"] if trusted and device else _subjects(username, address)
+    wait = await queries.reserve_attempt(
+        conn, subjects, lambda failures: backoff.delay_after(failures, policy)
+    )
     if wait > 0:
-        log.warning("action=login_throttled user=%s addr=%s", username, address)
+        log.warning(
+            "action=login_throttled user=%s addr=%s known_browser=%s", username, address, trusted
+        )
         seconds = max(1, int(wait + 0.999))
         raise TooManyRequests(
             f"too many failed logins; try again in {seconds} s",
@@ -149,19 +177,21 @@ async def login(
     stored = await queries.password_hash(conn, username) if valid_name else None
     ok, rehash = await anyio.to_thread.run_sync(_verify, stored, password[:MAX_PASSWORD_LENGTH])
     if not ok:
-        for subject in subjects:
-            failures = await queries.count_failure(conn, subject)
-            delay = backoff.delay_after(failures, policy)
-            if delay > 0:
-                await queries.block(conn, subject, delay)
-        log.warning("action=login_failed user=%s addr=%s", username, address)
+        log.warning(
+            "action=login_failed user=%s addr=%s known_browser=%s", username, address, trusted
+        )
         raise Unauthorized("wrong user name or password")
     if rehash is not None:
         await queries.set_password_hash(conn, username, rehash)
     await queries.forget_failures(conn, subjects)
+    new_device = None
+    if not trusted or device is None:
+        new_device = secrets.token_urlsafe(SESSION_BYTES)
+        device = hash_secret("login-device", new_device)
+    await queries.remember_device(conn, device, username, LOGIN_DEVICES_KEPT)
     new = await open_session(conn, username, max_age=max_age, user_agent=user_agent)
     log.info("action=login user=%s addr=%s", username, address)
-    return new
+    return NewSession(new.session_id, new.session, new_device)
 
 
 async def open_session(

@@ -192,8 +192,9 @@ class Settings(BaseSettings):
         default=5,
         ge=1,
         le=100,
-        description="Failed logins in a row (per user name, and per client address) before "
-        "each further attempt waits: 1 s, then twice as long after every new failure.",
+        description="Failed logins in a row (per user name from one client address, per "
+        "address, and per browser that has logged in before) before each further attempt "
+        "waits: 1 s, then twice as long after every new failure.",
     )
     login_backoff_max_seconds: int = Field(
         default=900,
