@@ -59,6 +59,11 @@ def create_app(settings: Settings, database_url: str, *, with_worker: bool = Fal
         version=__version__,
         summary="Local-first camera activity log",
         lifespan=lifespan,
+        # FastAPI's /docs and /redoc load their scripts from a CDN (nothing for a Pi
+        # without internet, and code from elsewhere on this origin): the schema is at
+        # /openapi.json for any viewer.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.context = context
     errors.install(app)

@@ -1,14 +1,17 @@
 """One handler renders every :class:`ShelfcamError` that reaches HTTP, and the few
-exceptions that are not ours in the same ``{"error", "detail"}`` shape: Starlette's, and
-a database that cannot be reached (503 with ``Retry-After``, on every route: pages, the
-JSON API and ingest alike)."""
+exceptions that are not ours in the same ``{"error", "detail"}`` shape: Starlette's,
+FastAPI's validation errors, and a database that cannot be reached (503 with
+``Retry-After``, on every route: pages, the JSON API and ingest alike)."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
@@ -28,7 +31,7 @@ def _wants_page(request: Request) -> bool:
     if path.startswith(("/api/", "/healthz", "/metrics", "/images/", "/snapshots/")):
         return False
     accept = request.headers.get("accept", "")
-    return request.method == "GET" and "text/html" in accept and "HX-Request" not in request.headers
+    return "text/html" in accept and "HX-Request" not in request.headers
 
 
 def _page(
@@ -78,6 +81,27 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def describe_validation(errors: list[Any]) -> str:
+    """FastAPI's validation errors as one sentence: ``limit (query): Input should be ...``."""
+    parts = []
+    for problem in errors:
+        location = [str(p) for p in problem.get("loc", ()) if p not in ("body",)]
+        where = ""
+        if location:
+            kind, *name = location
+            where = f"{'.'.join(name) or kind} ({kind})" if name else kind
+        message = str(problem.get("msg", "invalid"))
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts) or "the request is not valid"
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    """A parameter or body FastAPI refused: 422 in our shape, not ``{"detail": [...]}``."""
+    assert isinstance(exc, RequestValidationError)
+    detail = describe_validation(list(exc.errors()))
+    return JSONResponse(error_body("invalid_input", detail), status_code=422)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error(
         "action=unhandled_error path=%s error=%s",
@@ -90,8 +114,49 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+_ERROR_BODY_SCHEMA = {
+    "title": "ErrorBody",
+    "type": "object",
+    "required": ["error", "detail"],
+    "properties": {
+        "error": {"type": "string", "description": "A short machine-readable code"},
+        "detail": {"type": "string", "description": "What went wrong, for people"},
+    },
+}
+
+
+def _openapi_with_our_errors(app: FastAPI) -> dict[str, Any]:
+    """FastAPI documents its own 422 body (``HTTPValidationError``); ours is ErrorBody."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.setdefault("ErrorBody", _ERROR_BODY_SCHEMA)
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            answer = operation.get("responses", {}).get("422")
+            if answer is None:
+                continue
+            content = answer.get("content", {}).get("application/json", {})
+            if content.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                answer["description"] = "A parameter or body that does not validate"
+                content["schema"] = {"$ref": "#/components/schemas/ErrorBody"}
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    app.openapi_schema = schema
+    return schema
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ShelfcamError, _render)
     app.add_exception_handler(psycopg.OperationalError, _database)
+    app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(Exception, _unexpected)
+    app.openapi = lambda: _openapi_with_our_errors(app)  # type: ignore[method-assign]

@@ -88,29 +88,49 @@ def _render(result: IngestResult) -> dict[str, Any]:
     }
 
 
-def _parameter(name: str, where: str, description: str) -> dict[str, Any]:
+def _parameter(name: str, where: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": name,
         "in": where,
         "required": False,
         "description": description,
-        "schema": {"type": "string"},
+        "schema": schema,
     }
 
 
+def _integer(low: int, high: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": low, "maximum": high}
+
+
+# The schemas say what shelfcam.ingest.metadata accepts (anything else: 400 bad_metadata).
+SEQ = _integer(0, metadata.MAX_SEQ)
+BOOT = {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$"}
+CAPTURED_AT = {
+    "type": "string",
+    "pattern": metadata.CAPTURED_AT_PATTERN,
+    "description": f"RFC 3339 with a time zone, or epoch milliseconds up to "
+    f"{metadata.MAX_EPOCH_MS}",
+}
+FIRMWARE = {"type": "string", "pattern": "^[ -~]{1,64}$"}
 PARAMETERS = [
-    _parameter("seq", "query", "Frame number within this boot, an integer >= 0"),
-    _parameter("boot", "query", "Changes when the camera restarts (1-64 of A-Z a-z 0-9 . _ : -)"),
-    _parameter("captured_at", "query", "Camera time: RFC 3339 or epoch milliseconds"),
-    _parameter("rssi", "query", "Wi-Fi signal in dBm (kept in captures.meta)"),
-    _parameter("heap", "query", "Free heap in bytes (kept in captures.meta)"),
-    _parameter("uptime", "query", "Camera uptime in ms (kept in captures.meta)"),
-    _parameter("firmware", "query", "Firmware version (kept in captures.meta)"),
-    _parameter("X-Device-Seq", "header", "Same as seq"),
-    _parameter("X-Boot-Id", "header", "Same as boot"),
-    _parameter("X-Captured-At", "header", "Same as captured_at"),
-    _parameter("Authorization", "header", "Bearer <device token>"),
-    _parameter("X-API-Key", "header", "<device token> (instead of Authorization)"),
+    _parameter("seq", "query", "Frame number within this boot, an integer >= 0", SEQ),
+    _parameter(
+        "boot", "query", "Changes when the camera restarts (1-64 of A-Z a-z 0-9 . _ : -)", BOOT
+    ),
+    _parameter("captured_at", "query", "Camera time: RFC 3339 or epoch milliseconds", CAPTURED_AT),
+    _parameter("rssi", "query", "Wi-Fi signal in dBm (kept in captures.meta)", _integer(-150, 20)),
+    _parameter("heap", "query", "Free heap in bytes (kept in captures.meta)", _integer(0, 2**40)),
+    _parameter(
+        "uptime", "query", "Camera uptime in ms (kept in captures.meta)", _integer(0, 2**53)
+    ),
+    _parameter("firmware", "query", "Firmware version (kept in captures.meta)", FIRMWARE),
+    _parameter("X-Device-Seq", "header", "Same as seq", SEQ),
+    _parameter("X-Boot-Id", "header", "Same as boot", BOOT),
+    _parameter("X-Captured-At", "header", "Same as captured_at", CAPTURED_AT),
+    _parameter("Authorization", "header", "Bearer <device token>", {"type": "string"}),
+    _parameter(
+        "X-API-Key", "header", "<device token> (instead of Authorization)", {"type": "string"}
+    ),
 ]
 
 
