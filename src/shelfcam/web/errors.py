@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from shelfcam.db.connect import RETRY_AFTER_S
 from shelfcam.errors import DatabaseUnavailable, ShelfcamError
@@ -102,6 +103,13 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("invalid_input", detail), status_code=422)
 
 
+async def _disconnected(request: Request, exc: Exception) -> Response:
+    """The client went away while its request was read: nobody to answer, nothing wrong
+    here. One line at INFO, not an error with a traceback."""
+    log.info("action=request_abandoned path=%s reason=client_disconnected", request.url.path)
+    return Response(status_code=400)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error(
         "action=unhandled_error path=%s error=%s",
@@ -158,5 +166,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(psycopg.OperationalError, _database)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(ClientDisconnect, _disconnected)
     app.add_exception_handler(Exception, _unexpected)
     app.openapi = lambda: _openapi_with_our_errors(app)  # type: ignore[method-assign]

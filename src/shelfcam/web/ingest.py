@@ -7,8 +7,9 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.requests import ClientDisconnect
 
 from shelfcam.errors import ShelfcamError
 from shelfcam.ingest import body, metadata
@@ -18,6 +19,9 @@ from shelfcam.web.context import AppContext
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["ingest"])
+
+DISCONNECTED = "client_disconnected"
+"""The ``code`` label of shelfcam_ingest_errors for an upload the camera abandoned."""
 
 
 class IngestResponse(BaseModel):
@@ -142,7 +146,7 @@ PARAMETERS = [
     summary="Upload one JPEG frame from a camera",
     openapi_extra={**BODY_DOC, "parameters": PARAMETERS},
 )
-async def ingest_frame(request: Request) -> JSONResponse:
+async def ingest_frame(request: Request) -> Response:
     # Parameters are read from the request directly (and documented above): FastAPI's
     # per-parameter machinery costs more than the rest of this handler.
     context: AppContext = request.app.state.context
@@ -166,6 +170,12 @@ async def ingest_frame(request: Request) -> JSONResponse:
         metrics.errors.labels(device, err.code).inc()
         log.info("action=frame_refused device=%s status=%d code=%s", device, err.status, err.code)
         raise
+    except ClientDisconnect:
+        # The camera went away mid-upload (flaky Wi-Fi does this all day): nothing was
+        # stored, nobody is left to answer. Counted, and one line, not an error.
+        metrics.errors.labels(device, DISCONNECTED).inc()
+        log.info("action=frame_abandoned device=%s reason=client_disconnected", device)
+        return Response(status_code=400)
     metrics.latency.labels(device).observe(time.perf_counter() - started)
     if result.duplicate:
         metrics.duplicates.labels(device).inc()
