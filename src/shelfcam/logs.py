@@ -49,6 +49,14 @@ def quote(value: str) -> str:
     return f'"{one_line(inner)}"'
 
 
+class Fields(str):
+    """A run of ``key=value`` fields shelfcam built itself (from numbers and names it
+    chose), written into the line as it is: ``log.info("action=x %s", Fields(text))``.
+    Never for text a client sent."""
+
+    __slots__ = ()
+
+
 class _Value:
     """A log argument as it goes into the line: ``%s`` quotes it, ``%r`` escapes its repr."""
 
@@ -67,6 +75,8 @@ class _Value:
 def _safe(arg: object) -> object:
     if isinstance(arg, numbers.Number):  # %d, %.3f keep working; a number is always safe
         return arg
+    if isinstance(arg, Fields):
+        return one_line(arg)
     return _Value(arg)
 
 

@@ -113,3 +113,9 @@ def test_configure_uses_the_safe_format(capsys: pytest.CaptureFixture[str]) -> N
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1
     assert fields(err)["user"] == HOSTILE[0]
+
+
+def test_fields_built_by_shelfcam_are_written_as_they_are() -> None:
+    line = _format("action=retention_done %s", logs.Fields("dry_run=false files=3"))
+    assert line.endswith("action=retention_done dry_run=false files=3")
+    assert fields(line)["files"] == "3"
