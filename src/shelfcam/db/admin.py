@@ -78,23 +78,76 @@ async def delete_session(conn: Conn, session_hash: bytes) -> None:
     await conn.execute("DELETE FROM admin_sessions WHERE session_hash = %s", (session_hash,))
 
 
-async def insert_token(conn: Conn, name: str, token_hash: bytes) -> int:
+async def insert_token(
+    conn: Conn, name: str, token_hash: bytes, expires_in: timedelta | None
+) -> Row | None:
+    """A new live token named ``name`` (an expired one of that name is revoked first);
+    None if a live token already has the name. Returns token_id, name, expires_at."""
+    async with conn.transaction():
+        await conn.execute(
+            "UPDATE admin_tokens SET revoked = true, revoked_at = now()"
+            " WHERE name = %s AND NOT revoked AND expires_at <= now()",
+            (name,),
+        )
+        cur = await conn.execute(
+            """
+            INSERT INTO admin_tokens (name, token_hash, expires_at)
+            VALUES (%s, %s, now() + %s)
+            ON CONFLICT (name) WHERE NOT revoked DO NOTHING
+            RETURNING token_id, name, expires_at
+            """,
+            (name, token_hash, expires_in),
+        )
+        return await cur.fetchone()
+
+
+async def live_token_names(conn: Conn, prefix: str) -> list[str]:
+    """Names of the live (not revoked) tokens that start with ``prefix``."""
     cur = await conn.execute(
-        "INSERT INTO admin_tokens (name, token_hash) VALUES (%s, %s) RETURNING token_id",
-        (name, token_hash),
+        "SELECT name FROM admin_tokens WHERE NOT revoked AND starts_with(name, %s)", (prefix,)
     )
-    row = await cur.fetchone()
-    assert row is not None
-    return int(row["token_id"])
+    return [str(row["name"]) for row in await cur.fetchall()]
+
+
+async def list_tokens(conn: Conn) -> list[Row]:
+    """Every token, newest first: name, created_at, last_used_at, expires_at, revoked_at,
+    state ('active', 'expired' or 'revoked'). Never a hash."""
+    cur = await conn.execute(
+        """
+        SELECT name, created_at, last_used_at, expires_at, revoked_at,
+               CASE WHEN revoked THEN 'revoked'
+                    WHEN expires_at <= now() THEN 'expired'
+                    ELSE 'active' END AS state
+        FROM admin_tokens ORDER BY revoked, created_at DESC, token_id DESC
+        """
+    )
+    return await cur.fetchall()
+
+
+async def revoke_token(conn: Conn, name: str) -> bool:
+    """Revoke the live token named ``name``; False if there is none."""
+    cur = await conn.execute(
+        "UPDATE admin_tokens SET revoked = true, revoked_at = now()"
+        " WHERE name = %s AND NOT revoked RETURNING token_id",
+        (name,),
+    )
+    return await cur.fetchone() is not None
+
+
+async def token_exists(conn: Conn, name: str) -> bool:
+    cur = await conn.execute("SELECT 1 FROM admin_tokens WHERE name = %s LIMIT 1", (name,))
+    return await cur.fetchone() is not None
 
 
 async def token_name(conn: Conn, token_hash: bytes) -> str | None:
-    """The name of the live token with this hash, noting its use (at most every minute)."""
+    """The name of the live, unexpired token with this hash, noting its use (at most every
+    minute)."""
     cur = await conn.execute(
         """
         WITH hit AS (
             SELECT token_id, name, last_used_at FROM admin_tokens
             WHERE token_hash = %s AND NOT revoked
+              AND (expires_at IS NULL OR expires_at > now())
         ), touched AS (
             UPDATE admin_tokens t SET last_used_at = now()
             FROM hit
