@@ -62,6 +62,37 @@ class Settings(BaseSettings):
         "are believed: comma-separated addresses or networks (127.0.0.1, 10.0.0.0/8), or * "
         "for any. Unset (the default): none, and a client's address is its connection's.",
     )
+    header_timeout_seconds: int = Field(
+        default=10,
+        ge=1,
+        le=300,
+        description="A request's headers must arrive within this (from the connection, or "
+        "from a kept-alive connection's next request); else 408 and the connection closes.",
+    )
+    body_timeout_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="A request's body must arrive within this after its headers; else 408 "
+        "and the connection closes (nothing of the upload is kept).",
+    )
+    max_connections: int = Field(
+        default=800,
+        ge=1,
+        le=100_000,
+        description="Open HTTP connections at most; one more is answered 503 with "
+        "Retry-After and closed. shelfcam raises its open-files limit to fit (the units set "
+        "LimitNOFILE=65536); a lower hard limit lowers this.",
+    )
+    max_connections_per_address: int = Field(
+        default=64,
+        ge=1,
+        le=100_000,
+        description="Open HTTP connections from one client address at most (503 beyond). "
+        "Behind a reverse proxy every client has the proxy's address: raise it to "
+        "SHELFCAM_MAX_CONNECTIONS and let the proxy limit each client.",
+    )
+
     log_level: LogLevel = Field(default="INFO", description="Least severe log level shown.")
     event_retention_days: int = Field(
         default=7,

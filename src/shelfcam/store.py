@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Literal
 
 from shelfcam.devices import validate_device_id
-from shelfcam.errors import InvalidInput, StorageError
+from shelfcam.errors import InvalidInput, ServerBusy, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +234,11 @@ class FrameStore:
                 _fsync_dir(final.parent)
         except OSError as err:
             tmp.unlink(missing_ok=True)
+            if err.errno in (errno.EMFILE, errno.ENFILE):  # a moment's shortage, not the disk
+                raise ServerBusy(
+                    "the server has too many files open; retry shortly",
+                    headers={"Retry-After": "5"},
+                ) from err
             raise StorageError(f"could not write {uri}: {err.strerror}") from err
         return uri
 

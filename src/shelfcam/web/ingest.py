@@ -56,7 +56,11 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     415: _error("The body (or its image part) is not a JPEG"),
     422: _error("A broken, truncated or absurdly large JPEG"),
     429: _error("The device sends faster than its rate limit (see Retry-After)"),
-    503: _error("The database is unreachable (see Retry-After)"),
+    408: _error("The headers or the body took too long to arrive (the connection closes)"),
+    503: _error(
+        "The database is unreachable, or the server is busy (out of open files or "
+        "connections); see Retry-After"
+    ),
     507: _error("The data dir is nearly full"),
 }
 

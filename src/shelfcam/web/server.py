@@ -12,8 +12,10 @@ import uvicorn
 from fastapi import FastAPI
 
 from shelfcam.config import Settings
-from shelfcam.runtime import settle_heap
+from shelfcam.metrics import Metrics
+from shelfcam.runtime import raise_open_files_limit, settle_heap
 from shelfcam.web.app import create_app
+from shelfcam.web.connections import ConnectionLimits, GuardedConfig
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +38,41 @@ class _Server(uvicorn.Server):
             self._on_started()
 
 
+FD_RESERVE = 256
+"""Open files kept back from HTTP connections: database connections, frames being
+written, logs, the embedded PostgreSQL's pipes."""
+
+
+def connection_limits(settings: Settings, metrics: Metrics | None) -> ConnectionLimits:
+    """The settings' limits, with the open-files limit raised to fit them (or the
+    connection cap lowered to fit the open-files limit: EMFILE must not come first)."""
+    soft = raise_open_files_limit(settings.max_connections + FD_RESERVE)
+    cap = min(settings.max_connections, max(1, soft - FD_RESERVE))
+    if cap < settings.max_connections:
+        log.warning(
+            "action=connections_capped max_connections=%d open_files_limit=%d "
+            "hint=raise_LimitNOFILE",
+            cap,
+            soft,
+        )
+    return ConnectionLimits(
+        header_timeout_s=settings.header_timeout_seconds,
+        body_timeout_s=settings.body_timeout_seconds,
+        max_connections=cap,
+        max_per_address=min(cap, settings.max_connections_per_address),
+        metrics=metrics,
+    )
+
+
 def uvicorn_config(app: FastAPI, settings: Settings, host: str, port: int) -> uvicorn.Config:
     """The HTTP server's configuration: shelfcam's logging, no access log, no server header,
-    and proxy headers believed only from SHELFCAM_TRUSTED_PROXIES."""
+    proxy headers believed only from SHELFCAM_TRUSTED_PROXIES, and the time and
+    connections one client may hold (:mod:`shelfcam.web.connections`)."""
     proxies = settings.trusted_proxies
-    return uvicorn.Config(
+    context = getattr(app.state, "context", None)
+    return GuardedConfig(
         app,
+        limits=connection_limits(settings, getattr(context, "metrics", None)),
         host=host,
         port=port,
         log_config=None,
