@@ -42,7 +42,6 @@ with warnings.catch_warnings():
         ensure_folder_permissions,
         ensure_prefix_permissions,
         ensure_user_exists,
-        find_suitable_socket_dir,
     )
 
 from shelfcam.errors import DatabaseUnavailable
@@ -52,6 +51,7 @@ log = logging.getLogger(__name__)
 DATABASE = "shelfcam"
 SUPERUSER = "postgres"
 SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+_SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes; keep a margin
 _START_TIMEOUT_S = 60
 
 
@@ -155,11 +155,7 @@ def _start(pgdata: Path) -> None:
             pgdata,
             ["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", SUPERUSER],
         )
-    runtime = Path(os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / "shelfcam-pg"  # noqa: S108
-    socket_dir = find_suitable_socket_dir(pgdata, runtime)
-    if user is not None and socket_dir != pgdata:
-        ensure_prefix_permissions(socket_dir)
-        socket_dir.chmod(0o777)
+    socket_dir = _socket_dir(pgdata, user)
     log.info("action=embedded_start pgdata=%s", pgdata)
     try:
         _pg(
@@ -173,6 +169,8 @@ def _start(pgdata: Path) -> None:
                 '-h ""',
                 "-o",
                 f"-k {socket_dir}",
+                "-o",
+                "-c unix_socket_permissions=0700",
                 "-l",
                 str(pgdata / "log"),
                 "start",
@@ -184,6 +182,35 @@ def _start(pgdata: Path) -> None:
         with contextlib.suppress(OSError):
             tail = (pgdata / "log").read_text()[-2000:]
         raise DatabaseUnavailable(f"embedded PostgreSQL did not start: {tail}") from err
+
+
+def _socket_dir(pgdata: Path, user: str | None) -> Path:
+    """Where the server's Unix socket goes: its data dir (mode 0700, the server's own),
+    or, when that path is too long for a socket (about 100 bytes), a new private folder
+    (``mkdtemp``: mode 0700, a random name nobody could have prepared) under /tmp, or
+    under $XDG_RUNTIME_DIR when not root. Only the server's user (and root) can reach
+    the socket: with trust authentication, reaching it is being its superuser."""
+    if len(os.fsencode(pgdata / ".s.PGSQL.5432")) < _SOCKET_PATH_MAX:
+        return pgdata
+    base = "/tmp" if user is not None else os.environ.get("XDG_RUNTIME_DIR", "/tmp")  # noqa: S108
+    folder = Path(tempfile.mkdtemp(prefix="shelfcam-pg-", dir=base))
+    if user is not None:  # the server runs as its own user: the folder is that user's
+        entry = pwd.getpwnam(user)
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+    folder.chmod(0o700)
+    return folder
+
+
+def _remove_socket_dir(server_socket_dir: Path | None, pgdata: Path) -> None:
+    """After a stop: the private socket folder goes (never the data dir)."""
+    if server_socket_dir is None or server_socket_dir == pgdata:
+        return
+    if not server_socket_dir.name.startswith("shelfcam-pg-"):
+        return
+    for leftover in server_socket_dir.glob(".s.PGSQL.*"):
+        leftover.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        server_socket_dir.rmdir()
 
 
 def _server(pgdata: Path, *, owner: bool) -> EmbeddedServer:
@@ -227,7 +254,7 @@ def acquire(pgdata: Path) -> EmbeddedServer:
         return server
 
 
-def _stop(pgdata: Path, pid: int) -> None:
+def _stop(pgdata: Path, pid: int, socket_dir: Path | None) -> None:
     """Stop the server (fast: sessions are ended, then a clean shutdown); kill it if that
     fails. The caller holds the lock."""
     log.info("action=embedded_stop pgdata=%s", pgdata)
@@ -237,6 +264,7 @@ def _stop(pgdata: Path, pid: int) -> None:
         log.warning("action=embedded_stop_failed pgdata=%s killing", pgdata)
         with contextlib.suppress(psutil.Error):
             psutil.Process(pid).kill()
+    _remove_socket_dir(socket_dir, pgdata)
 
 
 def release(server: EmbeddedServer) -> None:
@@ -246,7 +274,7 @@ def release(server: EmbeddedServer) -> None:
         if owner_pid != os.getpid() and owner_pid is not None and psutil.pid_exists(owner_pid):
             return  # someone else owns it and is still alive
         if _running_info(server.pgdata) is not None:
-            _stop(server.pgdata, server.pid)
+            _stop(server.pgdata, server.pid, server.socket_dir)
         _owner_file(server.pgdata).unlink(missing_ok=True)
     _stop_watching(server.pgdata)
 
@@ -264,7 +292,7 @@ def stop_if_orphaned(pgdata: Path, owner_pid: int) -> bool:
             log.warning(
                 "action=embedded_orphaned pgdata=%s owner_pid=%d stopping", pgdata, owner_pid
             )
-            _stop(pgdata, info.pid)
+            _stop(pgdata, info.pid, info.socket_dir)
         _owner_file(pgdata).unlink(missing_ok=True)
         return info is not None
 
