@@ -3,7 +3,8 @@
 Periodic tasks (procrastinate's scheduler runs in every worker, so in ``shelfcam serve``
 and ``shelfcam worker``; each tick is queued once however many workers run):
 
-* retry-stalled (every minute): jobs of dead workers go back to the queue;
+* retry-stalled (every 15 s): jobs of dead workers (no heartbeat for 30 s) go back to
+  the queue;
 * retention-nightly (SHELFCAM_RETENTION_HOUR, UTC): the full retention run;
 * retention-sweep (every 5 minutes): staging and debug frames nobody needs, and their
   orphans, so they do not wait for the night;
@@ -60,7 +61,7 @@ def build_queue(analyzer: Analyzer, retention: Retention | None = None) -> procr
     async def analyze_capture(capture_id: str) -> None:
         await process_with_retry_semantics(analyzer, uuid.UUID(capture_id))
 
-    @app.periodic(cron="* * * * *", periodic_id="retry-stalled")
+    @app.periodic(cron="* * * * * */15", periodic_id="retry-stalled")
     @app.task(
         name=RETRY_STALLED_TASK, queue=queue.MAINTENANCE_QUEUE, queueing_lock=RETRY_STALLED_TASK
     )
