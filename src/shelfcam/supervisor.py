@@ -67,7 +67,7 @@ class Supervised:
                 status._set(False)
                 raise
             except Exception as err:
-                reason = f"{type(err).__name__}: {err}"
+                reason = f"{type(err).__name__}: {' '.join(str(err).split())}"
                 if _being_cancelled():  # a failure while stopping (the database is gone)
                     status._set(False)
                     raise asyncio.CancelledError from err

@@ -18,7 +18,7 @@ from pathlib import Path
 from shelfcam import logs
 from shelfcam.db import embedded
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("shelfcam.db.pgwatch")  # __name__ is __main__ when run
 
 
 def main(argv: list[str]) -> int:
