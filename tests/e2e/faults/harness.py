@@ -179,9 +179,8 @@ def stop_embedded(data_dir: Path) -> tuple[Path, list[str]]:
     """Stop the embedded server behind its owner's back (as a crash or an operator
     would); return what starting it again the same way needs."""
     pgdata = data_dir.resolve() / "postgres"
-    info = embedded.PostmasterInfo.read_from_pgdata(pgdata)
-    assert info is not None and info.socket_dir is not None
-    options = ["-o", '-h ""', "-o", f"-k {info.socket_dir}"]
+    running = embedded._server(pgdata, owner=False)
+    options = ["-o", '-h ""', "-o", f"-k {running.socket_dir}"]
     options += ["-o", "-c unix_socket_permissions=0700"]
     embedded._pg("pg_ctl", pgdata, ["-w", "-m", "fast", "stop"], timeout=60)
     return pgdata, options
