@@ -31,6 +31,9 @@ class PartStatus:
     last_error: str | None = None
     changed_at: float = field(default_factory=time.monotonic)
     """When ``running`` last changed (monotonic seconds)."""
+    failing_since: float | None = None
+    """When the current run of failures began (monotonic seconds): a part that fails
+    again and again within ``settle_after_s`` has been failing since its first failure."""
 
     def _set(self, running: bool) -> None:
         self.running = running
@@ -74,8 +77,11 @@ class Supervised:
             status._set(False)
             status.restarts += 1
             status.last_error = reason[:300]
-            if time.monotonic() - started >= self.settle_after_s:
+            if time.monotonic() - started >= self.settle_after_s:  # it had settled
                 delay = self.first_delay_s
+                status.failing_since = None
+            if status.failing_since is None:
+                status.failing_since = time.monotonic()
             log.warning(
                 "action=part_restarting part=%s in_s=%.1f restarts=%d error=%s",
                 status.name,

@@ -37,11 +37,13 @@ def _unavailable(body: dict[str, Any], problems: list[str]) -> JSONResponse:
 
 
 def _worker_age(worker: WorkerRunner, heartbeat_age: float | None) -> float:
-    """Seconds since the worker last showed it was alive."""
+    """Seconds since the worker last showed it was alive: its heartbeat's age while it
+    runs, else how long it has been failing (or starting)."""
     status = worker.status
     if status.running and heartbeat_age is not None:
         return heartbeat_age
-    return time.monotonic() - status.changed_at  # starting, or restarting since then
+    since = status.failing_since if status.failing_since is not None else status.changed_at
+    return time.monotonic() - since
 
 
 @router.get(
