@@ -70,8 +70,9 @@ def test_terminated_backends_mid_load(tmp_path: Path, server: str) -> None:
         finally:
             shelfcam.stop_all()
         shelfcam.assert_no_orphans()
+    # No 500 and no frame given up on: shelfcam's own loggers wrote no error.
     log = shelfcam.log("serve").read_text()
-    assert "level=ERROR logger=shelfcam" not in log.replace("worker_failed", ""), log[-4000:]
+    assert "level=ERROR logger=shelfcam" not in log, log[-4000:]
 
 
 def test_embedded_postgres_stopped_and_started_mid_load(tmp_path: Path) -> None:
