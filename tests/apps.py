@@ -22,10 +22,13 @@ def settings_for(db_url: str, data_dir: Path, **overrides: Any) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def asgi_client(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """The app with its lifespan running, and an httpx client speaking ASGI to it."""
+async def asgi_client(
+    settings: Settings, *, with_worker: bool = False
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The app with its lifespan running (and its analysis worker, as `serve` runs it, with
+    ``with_worker``), and an httpx client speaking ASGI to it."""
     assert settings.database_url is not None
-    app = create_app(settings, settings.database_url)
+    app = create_app(settings, settings.database_url, with_worker=with_worker)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(

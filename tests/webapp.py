@@ -60,9 +60,10 @@ def create_user_sync(db_url: str, username: str = "admin", password: str = PASSW
         )
 
 
-async def create_token(db_url: str, name: str = "test") -> str:
+async def create_token(db_url: str, name: str | None = None) -> str:
+    """A new admin token (named ``api``, ``api-2``, ... unless ``name`` is given)."""
     async with connection(db_url) as conn:
-        return await admin.create_token(conn, name)
+        return (await admin.create_token(conn, name)).token
 
 
 def csrf_of(html: str) -> str:

@@ -22,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from shelfcam import backoff
 from shelfcam.db import admin as queries
 from shelfcam.db.types import Conn
-from shelfcam.errors import InvalidInput, TooManyRequests, Unauthorized
+from shelfcam.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -87,19 +87,123 @@ async def set_password(conn: Conn, username: str, password: str) -> bool:
     return created
 
 
-async def create_token(conn: Conn, name: str) -> str:
-    """A new admin API token; only its hash is stored, so it is shown once."""
+_DURATION = re.compile(r"(\d{1,6})([mhdw])")
+_DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_TOKEN_LIFETIME = timedelta(days=3650)
+DEFAULT_TOKEN_NAME = "api"  # noqa: S105 - a label, not a secret
+
+
+def parse_lifetime(text: str) -> timedelta:
+    """``30m``, ``12h``, ``90d`` or ``8w``: how long a new token works (1 minute to 10 years)."""
+    found = _DURATION.fullmatch(text.strip())
+    if found is None:
+        raise InvalidInput(
+            f"{text!r} is not a duration: give a number and m, h, d or w (e.g. 90d, 12h)"
+        )
+    lifetime = timedelta(seconds=int(found.group(1)) * _DURATION_UNITS[found.group(2)])
+    if not timedelta(minutes=1) <= lifetime <= MAX_TOKEN_LIFETIME:
+        raise InvalidInput("a token's lifetime must be between 1 minute and 10 years")
+    return lifetime
+
+
+def validate_token_name(name: str) -> str:
     name = name.strip()
-    if not 1 <= len(name) <= 100:
-        raise InvalidInput("a token name needs 1-100 characters")
+    if not 1 <= len(name) <= 100 or not name.isprintable():
+        raise InvalidInput("a token name needs 1-100 printable characters")
+    return name
+
+
+@dataclass(frozen=True)
+class NewToken:
+    name: str
+    token: str
+    """Shown once: only its hash is stored."""
+    expires_at: datetime | None
+
+
+async def create_token(
+    conn: Conn, name: str | None = None, *, expires_in: timedelta | None = None
+) -> NewToken:
+    """A new admin API token; only its hash is stored, so it is shown once. Without a
+    name, ``api`` (or ``api-2``, ``api-3``, ... when taken); a name that a live token
+    already has is refused (:class:`Conflict`): revoke that one first."""
+    if name is None:
+        taken = set(await queries.live_token_names(conn, DEFAULT_TOKEN_NAME))
+        name = DEFAULT_TOKEN_NAME
+        number = 1
+        while name in taken:
+            number += 1
+            name = f"{DEFAULT_TOKEN_NAME}-{number}"
+    name = validate_token_name(name)
     token = TOKEN_PREFIX + secrets.token_urlsafe(SESSION_BYTES)
-    token_id = await queries.insert_token(conn, name, hash_secret("admin-token", token))
-    log.info("action=admin_token_created token_id=%d name=%s", token_id, name)
-    return token
+    row = await queries.insert_token(conn, name, hash_secret("admin-token", token), expires_in)
+    if row is None:
+        raise Conflict(
+            f"a live admin token is already named {name!r}: choose another name, or "
+            f"revoke it first (shelfcam admin token revoke {name})"
+        )
+    log.info(
+        "action=admin_token_created token_id=%d name=%s expires_at=%s",
+        row["token_id"],
+        name,
+        row["expires_at"],
+    )
+    return NewToken(name, token, row["expires_at"])
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    name: str
+    state: str
+    """``active``, ``expired`` or ``revoked``."""
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def to_json(self) -> dict[str, object]:
+        def stamp(value: datetime | None) -> str | None:
+            return None if value is None else value.isoformat()
+
+        return {
+            "name": self.name,
+            "state": self.state,
+            "created_at": stamp(self.created_at),
+            "last_used_at": stamp(self.last_used_at),
+            "expires_at": stamp(self.expires_at),
+            "revoked_at": stamp(self.revoked_at),
+        }
+
+
+async def list_tokens(conn: Conn) -> list[TokenInfo]:
+    """Every admin token (never the token or its hash): live ones first, newest first."""
+    return [
+        TokenInfo(
+            name=str(row["name"]),
+            state=str(row["state"]),
+            created_at=row["created_at"],
+            last_used_at=row["last_used_at"],
+            expires_at=row["expires_at"],
+            revoked_at=row["revoked_at"],
+        )
+        for row in await queries.list_tokens(conn)
+    ]
+
+
+async def revoke_token(conn: Conn, name: str) -> bool:
+    """Revoke the live token named ``name`` (it stops working at once); False if it was
+    already revoked. :class:`NotFound` if no token ever had the name."""
+    name = name.strip()
+    if await queries.revoke_token(conn, name):
+        log.info("action=admin_token_revoked name=%s", name)
+        return True
+    if not await queries.token_exists(conn, name):
+        raise NotFound(f"no admin token is named {name!r} (shelfcam admin token list)")
+    return False
 
 
 async def token_owner(conn: Conn, token: str) -> str | None:
-    """The name of the admin token, or None if it is unknown or revoked."""
+    """The name of the admin token, or None if it is unknown, revoked or expired."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     return await queries.token_name(conn, hash_secret("admin-token", token))
@@ -116,12 +220,26 @@ class Session:
 class NewSession:
     session_id: str
     session: Session
+    device_token: str | None = None
+    """A new login-device value for the browser's cookie (None: it keeps the one it sent)."""
+
+
+LOGIN_DEVICES_KEPT = 20
 
 
 def _subjects(username: str, address: str) -> list[str]:
-    """Throttle keys; every name that cannot exist shares one (and no NUL reaches SQL)."""
+    """Throttle keys of a stranger's attempt: this user name *from this address*, and this
+    address whatever the name. Every name that cannot exist shares one key (and no NUL
+    reaches SQL)."""
     user = username if USERNAME_PATTERN.fullmatch(username) else "?invalid"
-    return [f"user:{user}", f"addr:{address.replace(chr(0), '?')}"[:200]]
+    addr = address.replace(chr(0), "?")[:100]
+    return [f"user:{user}@{addr}", f"addr:{addr}"]
+
+
+def _device_hash(device_token: str | None) -> bytes | None:
+    if not device_token or len(device_token) > 100:
+        return None
+    return hash_secret("login-device", device_token)
 
 
 async def login(
@@ -133,13 +251,27 @@ async def login(
     policy: backoff.BackoffPolicy,
     max_age: timedelta,
     user_agent: str = "",
+    device_token: str | None = None,
 ) -> NewSession:
-    """Check the password and open a session; throttle repeated failures."""
+    """Check the password and open a session; throttle repeated failures.
+
+    The attempt is counted before the password is checked (so concurrent guesses cannot
+    all slip under the limit) and forgotten when it succeeds. A browser that has logged
+    in as this user before (its ``device_token``) is throttled on its own, so failures
+    by others, from anywhere, never lock it out; anyone else is throttled per user name
+    and address, and per address.
+    """
     username = username.strip().lower()
-    subjects = _subjects(username, address)
-    wait = await queries.blocked_for(conn, subjects)
+    device = _device_hash(device_token)
+    trusted = device is not None and await queries.trusted_device_user(conn, device) == username
+    subjects = [f"device:{device.hex()}"] if trusted and device else _subjects(username, address)
+    wait = await queries.reserve_attempt(
+        conn, subjects, lambda failures: backoff.delay_after(failures, policy)
+    )
     if wait > 0:
-        log.warning("action=login_throttled user=%s addr=%s", username, address)
+        log.warning(
+            "action=login_throttled user=%s addr=%s known_browser=%s", username, address, trusted
+        )
         seconds = max(1, int(wait + 0.999))
         raise TooManyRequests(
             f"too many failed logins; try again in {seconds} s",
@@ -149,19 +281,21 @@ async def login(
     stored = await queries.password_hash(conn, username) if valid_name else None
     ok, rehash = await anyio.to_thread.run_sync(_verify, stored, password[:MAX_PASSWORD_LENGTH])
     if not ok:
-        for subject in subjects:
-            failures = await queries.count_failure(conn, subject)
-            delay = backoff.delay_after(failures, policy)
-            if delay > 0:
-                await queries.block(conn, subject, delay)
-        log.warning("action=login_failed user=%s addr=%s", username, address)
+        log.warning(
+            "action=login_failed user=%s addr=%s known_browser=%s", username, address, trusted
+        )
         raise Unauthorized("wrong user name or password")
     if rehash is not None:
         await queries.set_password_hash(conn, username, rehash)
     await queries.forget_failures(conn, subjects)
+    new_device = None
+    if not trusted or device is None:
+        new_device = secrets.token_urlsafe(SESSION_BYTES)
+        device = hash_secret("login-device", new_device)
+    await queries.remember_device(conn, device, username, LOGIN_DEVICES_KEPT)
     new = await open_session(conn, username, max_age=max_age, user_agent=user_agent)
     log.info("action=login user=%s addr=%s", username, address)
-    return new
+    return NewSession(new.session_id, new.session, new_device)
 
 
 async def open_session(

@@ -8,6 +8,7 @@ bounds; docs/configuration.md lists them all (a test keeps the two in step).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from contextvars import ContextVar
@@ -54,6 +55,44 @@ class Settings(BaseSettings):
         description="Address the HTTP server listens on; 0.0.0.0 to accept cameras on the network.",
     )
     port: int = Field(default=8000, ge=1, le=65535, description="HTTP port.")
+    trusted_proxies: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto headers "
+        "are believed: comma-separated addresses or networks (127.0.0.1, 10.0.0.0/8), or * "
+        "for any. Unset (the default): none, and a client's address is its connection's.",
+    )
+    header_timeout_seconds: int = Field(
+        default=10,
+        ge=1,
+        le=300,
+        description="A request's headers must arrive within this (from the connection, or "
+        "from a kept-alive connection's next request); else 408 and the connection closes.",
+    )
+    body_timeout_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="A request's body must arrive within this after its headers; else 408 "
+        "and the connection closes (nothing of the upload is kept).",
+    )
+    max_connections: int = Field(
+        default=800,
+        ge=1,
+        le=100_000,
+        description="Open HTTP connections at most; one more is answered 503 with "
+        "Retry-After and closed. shelfcam raises its open-files limit to fit (the units set "
+        "LimitNOFILE=65536); a lower hard limit lowers this.",
+    )
+    max_connections_per_address: int = Field(
+        default=64,
+        ge=1,
+        le=100_000,
+        description="Open HTTP connections from one client address at most (503 beyond). "
+        "Behind a reverse proxy every client has the proxy's address: raise it to "
+        "SHELFCAM_MAX_CONNECTIONS and let the proxy limit each client.",
+    )
+
     log_level: LogLevel = Field(default="INFO", description="Least severe log level shown.")
     event_retention_days: int = Field(
         default=7,
@@ -152,6 +191,21 @@ class Settings(BaseSettings):
         description="Frames a worker process analyses at once (different cameras in "
         "parallel; each camera's frames stay in order).",
     )
+    health_max_heartbeat_age_seconds: int = Field(
+        default=60,
+        ge=15,
+        le=3600,
+        description="/healthz answers 503 when the analysis worker of this process (`serve`) "
+        "has not sent a heartbeat for longer than this (it sends one every 10 s), or is "
+        "restarting after a failure for longer than this.",
+    )
+    health_max_queue_age_seconds: int = Field(
+        default=600,
+        ge=10,
+        le=7 * 24 * 3600,
+        description="/healthz answers 503 when a frame has waited for analysis longer than "
+        "this (no worker running anywhere, or workers stuck).",
+    )
     db_pool_size: int = Field(
         default=10,
         ge=2,
@@ -169,8 +223,9 @@ class Settings(BaseSettings):
         default=5,
         ge=1,
         le=100,
-        description="Failed logins in a row (per user name, and per client address) before "
-        "each further attempt waits: 1 s, then twice as long after every new failure.",
+        description="Failed logins in a row (per user name from one client address, per "
+        "address, and per browser that has logged in before) before each further attempt "
+        "waits: 1 s, then twice as long after every new failure.",
     )
     login_backoff_max_seconds: int = Field(
         default=900,
@@ -192,6 +247,22 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must start with postgresql:// (e.g. postgresql://user@host:5432/db)")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        for item in (part.strip() for part in value.split(",")):
+            if item in ("", "*"):
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as err:
+                raise ValueError(
+                    f"{item!r} is not an address or a network (e.g. 127.0.0.1 or 10.0.0.0/8)"
+                ) from err
         return value
 
     @field_validator("disk_guard_free_mb")

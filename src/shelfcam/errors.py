@@ -84,6 +84,13 @@ class DatabaseUnavailable(ShelfcamError):
     code = "database_unavailable"
 
 
+class ServerBusy(ShelfcamError):
+    """Out of a shared resource (open files, connections) for a moment: retry later."""
+
+    status = 503
+    code = "server_busy"
+
+
 class StorageError(ShelfcamError):
     """The frame store could not read or write a file."""
 

@@ -7,7 +7,7 @@ or an event's contents.
 from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST as PROMETHEUS_CONTENT_TYPE
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 __all__ = ["PROMETHEUS_CONTENT_TYPE", "Metrics"]
 
@@ -56,6 +56,25 @@ class Metrics:
             "shelfcam_events",
             "Events emitted, by type",
             ["device", "event_type"],
+            registry=self.registry,
+        )
+
+        self.connections_open = Gauge(
+            "shelfcam_http_connections_open",
+            "HTTP connections open now",
+            registry=self.registry,
+        )
+        self.connections_refused = Counter(
+            "shelfcam_http_connections_refused",
+            "Connections answered 503 and closed at once: over SHELFCAM_MAX_CONNECTIONS, or "
+            "over SHELFCAM_MAX_CONNECTIONS_PER_ADDRESS from one address",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.request_timeouts = Counter(
+            "shelfcam_http_request_timeouts",
+            "Requests closed with 408 because their headers or body took too long",
+            ["phase"],
             registry=self.registry,
         )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import resource
 import signal
 from collections.abc import Iterator
 from types import FrameType
@@ -52,6 +53,20 @@ def settle_heap() -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
+
+
+def raise_open_files_limit(wanted: int) -> int:
+    """Raise this process's soft limit on open files towards ``wanted`` (up to the hard
+    limit, which only root or systemd's LimitNOFILE raises); return the soft limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError) as err:
+            log.warning("action=open_files_limit_unchanged soft=%d error=%s", soft, err)
+    return soft if soft != resource.RLIM_INFINITY else wanted
 
 
 def install_signal_handlers() -> None:

@@ -10,6 +10,12 @@ forward slashes. Every path is built from checked parts (a device slug, a date, 
 a known role) and every URI read back is parsed against the same rules, so nothing from
 outside can name a file outside the store.
 
+Nothing below the data dir is reached through a symbolic link: a link in place of a
+folder or a frame (there by mistake, restored from a backup, or planted) is refused, never
+followed, so reads, writes and deletions stay inside the store. The data dir itself may be
+a link (it is resolved once); put the store on another disk by pointing
+SHELFCAM_DATA_DIR there, not by linking its folders.
+
 Writes are atomic: a temporary file in the same folder, renamed into place, so a crash
 never leaves a half JPEG under a final name. Event frames are fsynced (file and folder)
 before their database commit; staging frames are not (a staging frame lost to a power
@@ -25,6 +31,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -32,7 +39,7 @@ from pathlib import Path
 from typing import Literal
 
 from shelfcam.devices import validate_device_id
-from shelfcam.errors import InvalidInput, StorageError
+from shelfcam.errors import InvalidInput, ServerBusy, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +50,10 @@ AREAS: tuple[Area, ...] = ("staging", "events", "thumbs", "debug")
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class LinkRefused(StorageError):
+    """A symbolic link where the store expects its own folder or file."""
 
 
 @dataclass(frozen=True)
@@ -171,10 +182,29 @@ class FrameStore:
     def path(self, uri: str) -> Path:
         return self.root.joinpath(*check_uri(uri).split("/"))
 
+    def _unlinked(self, path: Path) -> Path:
+        """``path`` if no folder between the root and it is a symbolic link, else raise
+        :class:`LinkRefused`. (Missing folders are fine: there is nothing to follow.)"""
+        folder = self.root
+        for part in path.relative_to(self.root).parts[:-1]:
+            folder = folder / part
+            try:
+                if stat.S_ISLNK(folder.lstat().st_mode):
+                    raise LinkRefused(f"{folder} is a symbolic link; the store does not follow it")
+            except FileNotFoundError:
+                break
+        return path
+
+    def safe_path(self, uri: str) -> Path:
+        """The file of a layout URI, refusing a symbolic link on the way (not the file
+        itself: callers open it with O_NOFOLLOW or look at it with lstat)."""
+        return self._unlinked(self.path(uri))
+
     def _folder(self, folder: Path) -> None:
         """Create ``folder`` once; later writes to it skip the checks (a hot path)."""
         if folder not in self._known_folders:
             folder.mkdir(parents=True, exist_ok=True)
+            self._unlinked(folder / "x")
             if len(self._known_folders) > 10_000:
                 self._known_folders.clear()
             self._known_folders.add(folder)
@@ -183,13 +213,14 @@ class FrameStore:
         final = self.path(uri)
         self._folder(final.parent)
         tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
         try:
             try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                fd = os.open(tmp, flags, 0o644)
             except FileNotFoundError:  # the folder went away (retention): make it again
                 self._known_folders.discard(final.parent)
                 self._folder(final.parent)
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                fd = os.open(tmp, flags, 0o644)
             try:
                 view = memoryview(data)
                 while view:
@@ -203,6 +234,11 @@ class FrameStore:
                 _fsync_dir(final.parent)
         except OSError as err:
             tmp.unlink(missing_ok=True)
+            if err.errno in (errno.EMFILE, errno.ENFILE):  # a moment's shortage, not the disk
+                raise ServerBusy(
+                    "the server has too many files open; retry shortly",
+                    headers={"Retry-After": "5"},
+                ) from err
             raise StorageError(f"could not write {uri}: {err.strerror}") from err
         return uri
 
@@ -228,12 +264,15 @@ class FrameStore:
         once nothing else needs it (one frame can be the ``post`` of one event and the
         ``pre`` of the next).
         """
-        source = self.path(source_uri)
+        source = self.safe_path(source_uri)
         uri = event_uri(device_id, day, event_id, role)
         final = self.path(uri)
         final.parent.mkdir(parents=True, exist_ok=True)
+        self._unlinked(final)
+        if not stat.S_ISREG(source.lstat().st_mode):  # FileNotFoundError if it is gone
+            raise LinkRefused(f"{source_uri} is not a regular file; not promoted")
         with contextlib.suppress(FileNotFoundError):
-            if os.path.samestat(final.stat(), source.stat()):
+            if os.path.samestat(final.lstat(), source.lstat()):
                 return uri  # already promoted (a retried frame): rename() would keep tmp
         tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
         try:
@@ -259,34 +298,53 @@ class FrameStore:
 
     def read(self, uri: str) -> bytes:
         try:
-            return self.path(uri).read_bytes()
+            fd = os.open(self.safe_path(uri), os.O_RDONLY | os.O_NOFOLLOW)
         except FileNotFoundError:
             raise
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise LinkRefused(
+                    f"{uri} is a symbolic link; the store does not follow it"
+                ) from err
+            raise StorageError(f"could not read {uri}: {err.strerror}") from err
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                return handle.read()
         except OSError as err:
             raise StorageError(f"could not read {uri}: {err.strerror}") from err
 
     def exists(self, uri: str) -> bool:
-        return self.path(uri).is_file()
+        try:
+            return stat.S_ISREG(self.safe_path(uri).lstat().st_mode)
+        except (FileNotFoundError, LinkRefused):
+            return False
 
     def delete(self, uri: str) -> int:
-        """Delete one file; return the bytes freed (0 if it was already gone)."""
-        target = self.path(uri)
+        """Delete one file; return the bytes freed (0 if it was already gone). A symbolic
+        link is removed itself, never what it points to."""
+        target = self.safe_path(uri)
         try:
-            size = target.stat().st_size
+            size = target.lstat().st_size
             target.unlink()
         except FileNotFoundError:
             return 0
         return size
 
     def delete_tree(self, uri: str) -> int:
-        """Delete an event folder and everything in it; return the bytes freed."""
-        target = self.path(uri)
+        """Delete an event folder and everything in it; return the bytes freed. A folder
+        that is a symbolic link is refused: what it points to is not the store's."""
+        target = self.safe_path(uri)
         freed = 0
-        if not target.is_dir():
+        try:
+            if not stat.S_ISDIR(target.lstat().st_mode):
+                if stat.S_ISLNK(target.lstat().st_mode):
+                    raise LinkRefused(f"{uri} is a symbolic link; the store does not follow it")
+                return 0
+        except FileNotFoundError:
             return 0
         for child in target.iterdir():
             with contextlib.suppress(FileNotFoundError):
-                freed += child.stat().st_size
+                freed += child.lstat().st_size
                 child.unlink()
         with contextlib.suppress(FileNotFoundError):
             target.rmdir()
@@ -316,7 +374,11 @@ class FrameStore:
 
     def remove(self, uri: str, *, dry_run: bool = False) -> Removed:
         """Delete one file (or only measure it, ``dry_run``); nothing if it is gone."""
-        target = self._target(uri)
+        try:
+            target = self._unlinked(self._target(uri))
+        except LinkRefused as err:
+            log.warning("action=file_kept uri=%s reason=%s", uri, err.detail)
+            return Removed()
         try:
             info = target.lstat()
             if not dry_run:
@@ -327,9 +389,15 @@ class FrameStore:
 
     def remove_tree(self, uri: str, *, dry_run: bool = False) -> Removed:
         """Delete an event folder's files and the folder (or only measure them)."""
-        target = self.path(uri)
         removed = Removed()
         try:
+            target = self.safe_path(uri)
+        except LinkRefused as err:
+            log.warning("action=folder_kept uri=%s reason=%s", uri, err.detail)
+            return removed
+        try:
+            if not stat.S_ISDIR(target.lstat().st_mode):  # a link or a file: not a folder
+                return removed
             entries = list(os.scandir(target))
         except (FileNotFoundError, NotADirectoryError):
             return removed
@@ -351,6 +419,8 @@ class FrameStore:
         base = self.root / area
         files: list[StoredFile] = []
         foreign: list[str] = []
+        if base.is_symlink():
+            return ScanResult(files, [area])
         stack: list[tuple[Path, str]] = [(base, area)]
         while stack:
             folder, prefix = stack.pop()
@@ -408,7 +478,7 @@ class FrameStore:
 
 def _link_or_copy(source: Path, target: Path) -> None:
     try:
-        os.link(source, target)
+        os.link(source, target, follow_symlinks=False)
     except OSError as err:
         if err.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
             raise

@@ -3,7 +3,8 @@
 Periodic tasks (procrastinate's scheduler runs in every worker, so in ``shelfcam serve``
 and ``shelfcam worker``; each tick is queued once however many workers run):
 
-* retry-stalled (every minute): jobs of dead workers go back to the queue;
+* retry-stalled (every 15 s): jobs of dead workers (no heartbeat for 30 s) go back to
+  the queue;
 * retention-nightly (SHELFCAM_RETENTION_HOUR, UTC): the full retention run;
 * retention-sweep (every 5 minutes): staging and debug frames nobody needs, and their
   orphans, so they do not wait for the night;
@@ -16,14 +17,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 import procrastinate
+from procrastinate.worker import Worker
 
 from shelfcam import queue
 from shelfcam.config import Settings
+from shelfcam.db import jobs
 from shelfcam.db.connect import open_pool
 from shelfcam.db.types import Pool
 from shelfcam.metrics import Metrics
@@ -31,10 +35,12 @@ from shelfcam.retention.runner import Retention, RetentionBusy
 from shelfcam.retention.summary import Scope
 from shelfcam.runtime import settle_heap
 from shelfcam.store import FrameStore
+from shelfcam.supervisor import PartStatus, Supervised
 from shelfcam.worker import Analyzer, TransientError, process_with_retry_semantics
 
 log = logging.getLogger(__name__)
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 RETRY_STALLED_TASK = "shelfcam.retry_stalled_jobs"
 STALLED_AFTER_S = 30.0
 
@@ -55,7 +61,7 @@ def build_queue(analyzer: Analyzer, retention: Retention | None = None) -> procr
     async def analyze_capture(capture_id: str) -> None:
         await process_with_retry_semantics(analyzer, uuid.UUID(capture_id))
 
-    @app.periodic(cron="* * * * *", periodic_id="retry-stalled")
+    @app.periodic(cron="* * * * * */15", periodic_id="retry-stalled")
     @app.task(
         name=RETRY_STALLED_TASK, queue=queue.MAINTENANCE_QUEUE, queueing_lock=RETRY_STALLED_TASK
     )
@@ -109,33 +115,73 @@ def build_queue(analyzer: Analyzer, retention: Retention | None = None) -> procr
     return app
 
 
+class WorkerRunner:
+    """The procrastinate worker (and its scheduler) of this process, run again whenever it
+    ends: procrastinate stops a worker for good when a database connection fails (a
+    fetch, the heartbeat, the listener, the scheduler's tick), so :class:`Supervised`
+    starts a new one after a capped backoff. Jobs a failed run left running are put back
+    in the queue at once when the next run starts, not after the stalled-job timeout."""
+
+    def __init__(self, app: procrastinate.App, settings: Settings, pool: Pool) -> None:
+        self.app = app
+        self.settings = settings
+        self.pool = pool
+        self.worker: Worker | None = None
+        self._dead: set[int] = set()
+        self.supervised = Supervised("worker", self.run_once)
+
+    @property
+    def status(self) -> PartStatus:
+        return self.supervised.status
+
+    @property
+    def worker_id(self) -> int | None:
+        """The running worker's id in procrastinate_workers (its heartbeat's row)."""
+        return self.worker.worker_id if self.worker is not None else None
+
+    async def run_once(self) -> None:
+        if self._dead:
+            dead = sorted(self._dead)
+            async with self.pool.connection() as conn:
+                requeued = await jobs.requeue_jobs_of_workers(conn, dead)
+            self._dead.clear()
+            log.info("action=jobs_requeued jobs=%d workers=%s", requeued, dead)
+        worker = Worker(
+            app=self.app,
+            queues=[queue.ANALYSIS_QUEUE, queue.MAINTENANCE_QUEUE],
+            concurrency=self.settings.worker_concurrency,
+            fetch_job_polling_interval=0.25,
+            delete_jobs="successful",
+            install_signal_handlers=False,
+            name="shelfcam-worker",
+        )
+        self.worker = worker
+        run: Callable[[], Awaitable[None]] = worker.run
+        try:
+            await run()
+        finally:
+            self.worker = None
+            if worker.worker_id is not None:  # it could not unregister: its jobs wait
+                self._dead.add(worker.worker_id)
+
+
 @contextlib.asynccontextmanager
 async def running_worker(
     settings: Settings,
     pool: Pool,
     store: FrameStore,
     metrics: Metrics,
-    *,
-    install_signal_handlers: bool,
-) -> AsyncIterator[asyncio.Task[None]]:
-    """A worker loop running as a task on this event loop, stopped on exit."""
+) -> AsyncIterator[WorkerRunner]:
+    """A supervised worker loop running as a task on this event loop, stopped on exit
+    (the frames in hand are finished first)."""
     analyzer = Analyzer(settings, pool, store, metrics)
     app = build_queue(analyzer)
     await app.open_async(pool)
-    task = asyncio.create_task(
-        app.run_worker_async(
-            queues=[queue.ANALYSIS_QUEUE, queue.MAINTENANCE_QUEUE],
-            concurrency=settings.worker_concurrency,
-            fetch_job_polling_interval=0.25,
-            delete_jobs="successful",
-            install_signal_handlers=install_signal_handlers,
-            name="shelfcam-worker",
-        ),
-        name="shelfcam-worker",
-    )
+    runner = WorkerRunner(app, settings, pool)
+    task = asyncio.create_task(runner.supervised.run_forever(), name="shelfcam-worker")
     log.info("action=worker_started concurrency=%d", settings.worker_concurrency)
     try:
-        yield task
+        yield runner
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -145,13 +191,30 @@ async def running_worker(
 
 
 async def run_worker(settings: Settings, database_url: str) -> None:
-    """``shelfcam worker``: analyse frames until SIGINT/SIGTERM."""
+    """``shelfcam worker``: analyse frames until SIGINT/SIGTERM (the first one finishes
+    the frames in hand; a second one stops at once)."""
     pool = await open_pool(database_url, size=settings.worker_concurrency + 4)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    previous = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, handler)
+
+    def stop() -> None:
+        restore()  # a second signal goes to the process's own handler: stop at once
+        log.info("action=worker_stopping reason=signal")
+        stopping.set()
+
     try:
-        async with running_worker(
-            settings, pool, FrameStore(settings.data_dir), Metrics(), install_signal_handlers=True
-        ) as task:
+        async with running_worker(settings, pool, FrameStore(settings.data_dir), Metrics()):
+            for sig in _STOP_SIGNALS:
+                loop.add_signal_handler(sig, stop)
             log.debug("action=heap_frozen objects=%d", settle_heap())
-            await task
+            await stopping.wait()
     finally:
+        if not stopping.is_set():
+            restore()
         await pool.close()

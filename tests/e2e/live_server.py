@@ -12,6 +12,7 @@ import uvicorn
 
 from shelfcam.config import load_settings
 from shelfcam.web.app import create_app
+from shelfcam.web.server import uvicorn_config
 from tests.e2e.processes import free_port
 
 
@@ -22,14 +23,7 @@ def live_server(db_url: str, data_dir: Path, **overrides: Any) -> Iterator[str]:
     settings = load_settings(
         data_dir=data_dir, database_url=db_url, host="127.0.0.1", port=port, **overrides
     )
-    config = uvicorn.Config(
-        create_app(settings, db_url),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
+    config = uvicorn_config(create_app(settings, db_url), settings, "127.0.0.1", port)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()

@@ -8,9 +8,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 
@@ -119,3 +121,35 @@ def test_short_command_stops_the_server_it_started(data_dir: Path, tmp_path: Pat
     assert "action=embedded_start" in result.stderr
     assert "action=embedded_stop" in result.stderr
     assert postgres_processes(data_dir / "postgres") == []
+
+
+def _watchdogs(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if "shelfcam.db.pgwatch" in cmdline and str(data_dir / "postgres") in cmdline:
+            found.append(proc)
+    return found
+
+
+def test_serve_killed_outright_leaves_no_postgres_behind(data_dir: Path, tmp_path: Path) -> None:
+    """kill -9 skips every finally: the watchdog started with the server stops it."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    proc = start(["serve"], shelfcam_env(data_dir, port), log)
+    try:
+        wait_healthy(port, proc, log)
+        running = postgres_processes(data_dir / "postgres")
+        assert running, "the embedded postmaster should be running"
+        assert len(_watchdogs(data_dir)) == 1
+        proc.kill()
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while gone(running) or _watchdogs(data_dir):
+            assert time.monotonic() < deadline, f"postgres outlived serve:\n{log.read_text()}"
+            time.sleep(0.1)  # polling for the processes to end, with a deadline
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert "action=embedded_orphaned" in log.read_text()
+    assert not (data_dir / "postgres.owner").exists()

@@ -149,9 +149,7 @@ async def test_upload_queue_worker_events(rig: Rig) -> None:
     start = datetime.now(UTC) - timedelta(minutes=1)
     await upload(rig.client, token, scene_frames("take_item"), start)
     store = FrameStore(rig.data_dir)
-    async with running_worker(
-        rig.settings, rig.pool, store, Metrics(), install_signal_handlers=False
-    ):
+    async with running_worker(rig.settings, rig.pool, store, Metrics()):
         await wait_until_analysed(rig.db_url)
     events = events_of(rig.db_url, "shelf")
     assert [e["event_type"] for e in events] == ["interaction_detected", "stock_changed"]
@@ -291,8 +289,8 @@ async def test_two_workers_keep_each_cameras_order(rig: Rig) -> None:
         await upload(rig.client, token, scenes[name], start)
     store = FrameStore(rig.data_dir)
     async with (
-        running_worker(rig.settings, rig.pool, store, Metrics(), install_signal_handlers=False),
-        running_worker(rig.settings, rig.pool, store, Metrics(), install_signal_handlers=False),
+        running_worker(rig.settings, rig.pool, store, Metrics()),
+        running_worker(rig.settings, rig.pool, store, Metrics()),
     ):
         await wait_until_analysed(rig.db_url)
     with psycopg.connect(rig.db_url) as conn:

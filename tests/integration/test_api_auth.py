@@ -254,7 +254,7 @@ async def test_repeated_failed_logins_are_throttled(db_url: str, tmp_path: Path)
                     "SELECT subject, failures FROM login_throttle ORDER BY subject"
                 ).fetchall()
             )
-            assert rows == {"addr:203.0.113.7": 3, "user:admin": 3}
+            assert rows == {"addr:203.0.113.7": 3, "user:admin@203.0.113.7": 3}
             # Let the wait run out (instead of sleeping through it).
             conn.execute("UPDATE login_throttle SET blocked_until = now() - interval '1 s'")
         assert (await login(web.client)).status_code == 303
@@ -289,8 +289,8 @@ async def test_old_failures_are_forgotten(db_url: str, tmp_path: Path) -> None:
         with psycopg.connect(db_url, autocommit=True) as conn:
             conn.execute(
                 "INSERT INTO login_throttle (subject, failures, last_failure_at) VALUES"
-                " ('user:admin', 50, now() - interval '2 days'),"
-                " ('user:made-up', 3, now() - interval '2 days')"
+                " ('user:admin@203.0.113.7', 50, now() - interval '2 days'),"
+                " ('user:made-up@203.0.113.7', 3, now() - interval '2 days')"
             )
         # Fifty failures long ago do not block today's first mistake.
         assert (await login(web.client, password="wrong-password")).status_code == 401
@@ -299,7 +299,7 @@ async def test_old_failures_are_forgotten(db_url: str, tmp_path: Path) -> None:
         assert (await login(web.client, username="x", password="wrong-password")).status_code == 401
         with psycopg.connect(db_url) as conn:
             subjects = [r[0] for r in conn.execute("SELECT subject FROM login_throttle")]
-        assert sorted(subjects) == ["addr:203.0.113.7", "user:x"]
+        assert sorted(subjects) == ["addr:203.0.113.7", "user:x@203.0.113.7"]
 
 
 async def test_control_characters_are_refused_not_crashes(db_url: str, tmp_path: Path) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from shelfcam.cli import main
 from shelfcam.devices import hash_token
+from tests.jpegs import jpeg
 
 
 @pytest.fixture
@@ -160,3 +162,44 @@ def test_rotate_or_revoke_an_unknown_device(
 ) -> None:
     assert main(["device", command, "ghost"]) == 1
     assert "no device named 'ghost'" in capsys.readouterr().err
+
+
+def test_mark_empty_from_a_file(
+    cli_env: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["device", "add", "pantry"]) == 0
+    picture = tmp_path / "empty-shelf.jpg"
+    picture.write_bytes(jpeg(seed=4))
+    assert main(["device", "mark-empty", "pantry", "--from-file", str(picture)]) == 0
+    assert f"taken from {picture}" in capsys.readouterr().out
+    with psycopg.connect(cli_env) as conn:
+        row = conn.execute(
+            "SELECT empty_ref_jpeg IS NOT NULL, empty_ref_at IS NOT NULL FROM device_state"
+            " WHERE device_id = 'pantry'"
+        ).fetchone()
+    assert row == (True, True)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "cannot read"), (b"not a jpeg", "not a readable JPEG")],
+    ids=["missing-file", "not-a-jpeg"],
+)
+def test_mark_empty_from_a_bad_file_is_a_clear_error(
+    cli_env: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    content: bytes | None,
+    message: str,
+) -> None:
+    assert main(["device", "add", "pantry"]) == 0
+    picture = tmp_path / "shelf.jpg"
+    if content is not None:
+        picture.write_bytes(content)
+    assert main(["device", "mark-empty", "pantry", "--from-file", str(picture)]) == 1
+    assert message in capsys.readouterr().err
+    with psycopg.connect(cli_env) as conn:
+        row = conn.execute(
+            "SELECT empty_ref_at FROM device_state WHERE device_id = 'pantry'"
+        ).fetchone()
+    assert row is None or row[0] is None

@@ -173,3 +173,36 @@ def test_timeline_index_exists(db_url: str) -> None:
         ).fetchone()
     assert row is not None
     assert "device_id, started_at DESC" in str(row[0])
+
+
+def test_live_admin_tokens_with_one_name_are_told_apart(empty_db_url: str) -> None:
+    """Before migration 14 two live tokens could share a name; `revoke NAME` needs one."""
+    from shelfcam.db.migrate import VERSION_TABLE_SQL
+
+    lifetime = next(m for m in available() if m.name == "admin_token_lifetime")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(VERSION_TABLE_SQL)
+        for migration in available():
+            if migration.version >= lifetime.version:
+                break
+            conn.execute(migration.sql.encode())
+            conn.execute(
+                "INSERT INTO shelfcam_schema_version (version, name) VALUES (%s, %s)",
+                (migration.version, migration.name),
+            )
+        for name, revoked in [("api", False), ("api", False), ("api", True), ("ha", False)]:
+            conn.execute(
+                "INSERT INTO admin_tokens (name, token_hash, revoked) VALUES (%s, %s, %s)",
+                (name, uuid.uuid4().bytes * 2, revoked),
+            )
+    assert next(m.name for m in migrate(empty_db_url)) == "admin_token_lifetime"
+    with psycopg.connect(empty_db_url) as conn:
+        rows = conn.execute(
+            "SELECT name, revoked, revoked_at IS NOT NULL FROM admin_tokens ORDER BY token_id"
+        ).fetchall()
+    assert rows == [
+        ("api", False, False),
+        ("api-2", False, False),
+        ("api", True, True),
+        ("ha", False, False),
+    ]

@@ -63,6 +63,18 @@ def test_an_orderly_stop_is_a_success(unit: Path) -> None:
     assert "143" in statuses
 
 
+@pytest.mark.parametrize("unit", LONG_RUNNING, ids=lambda p: p.name)
+def test_the_open_files_limit_fits_the_connection_cap(unit: Path) -> None:
+    """The default soft limit (1024) is about what a slow-client attack needs to lock
+    every camera out; the units raise it well above SHELFCAM_MAX_CONNECTIONS."""
+    from shelfcam.config import Settings
+    from shelfcam.web.server import FD_RESERVE
+
+    (limit,) = _settings(unit)["LimitNOFILE"]
+    cap = Settings.model_fields["max_connections"].default
+    assert int(limit) >= 4 * (cap + FD_RESERVE)
+
+
 def test_the_env_example_names_only_real_settings() -> None:
     text = (DEPLOY / "shelfcam.env.example").read_text()
     named = set(re.findall(r"^#?(SHELFCAM_[A-Z_]+)=", text, flags=re.MULTILINE))

@@ -127,3 +127,68 @@ def test_free_space_report(tmp_path: Path) -> None:
     assert report.total_bytes > 0
     assert 0 <= report.free_bytes <= report.total_bytes
     assert 0.0 <= report.free_fraction <= 1.0
+
+
+def _outside(tmp_path: Path) -> Path:
+    """A folder that is not the store's, with a file the store must never touch."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.jpg").write_bytes(JPEG)
+    return outside
+
+
+def test_a_linked_device_folder_is_not_followed(tmp_path: Path) -> None:
+    fs = FrameStore(tmp_path / "data")
+    outside = _outside(tmp_path)
+    capture = uuid.uuid4()
+    (outside / DAY.isoformat()).mkdir()
+    planted = outside / DAY.isoformat() / f"{capture}.jpg"
+    planted.write_bytes(JPEG)
+    (tmp_path / "data" / "staging").mkdir(parents=True)
+    (tmp_path / "data" / "staging" / "cam1").symlink_to(outside, target_is_directory=True)
+    uri = store.staging_uri("cam1", DAY, capture)
+    with pytest.raises(StorageError):
+        fs.read(uri)
+    with pytest.raises(StorageError):
+        fs.write_staging("cam1", DAY, uuid.uuid4(), JPEG)
+    with pytest.raises(StorageError):
+        fs.delete(uri)
+    assert not fs.exists(uri)
+    assert fs.remove(uri) == store.Removed()
+    assert planted.read_bytes() == JPEG
+    assert sorted(p.name for p in outside.iterdir()) == [DAY.isoformat(), "precious.jpg"]
+
+
+def test_a_linked_frame_is_not_read_and_deleting_it_removes_only_the_link(tmp_path: Path) -> None:
+    fs = FrameStore(tmp_path / "data")
+    outside = _outside(tmp_path)
+    capture = uuid.uuid4()
+    uri = fs.write_staging("cam1", DAY, capture, JPEG)
+    link = fs.path(uri)
+    link.unlink()
+    link.symlink_to(outside / "precious.jpg")
+    with pytest.raises(StorageError):
+        fs.read(uri)
+    assert not fs.exists(uri)
+    with pytest.raises(StorageError):
+        fs.promote(uri, "cam1", DAY, uuid.uuid4(), "pre")
+    fs.delete(uri)
+    assert not link.is_symlink()
+    assert (outside / "precious.jpg").read_bytes() == JPEG
+
+
+def test_a_linked_event_folder_is_not_emptied(tmp_path: Path) -> None:
+    fs = FrameStore(tmp_path / "data")
+    outside = _outside(tmp_path)
+    event = uuid.uuid4()
+    folder_uri = store.event_folder_uri("events", "cam1", DAY, event)
+    folder = fs.path(folder_uri)
+    folder.parent.mkdir(parents=True)
+    folder.symlink_to(outside, target_is_directory=True)
+    with pytest.raises(StorageError):
+        fs.delete_tree(folder_uri)
+    assert fs.remove_tree(folder_uri) == store.Removed()
+    assert (outside / "precious.jpg").read_bytes() == JPEG
+    (tmp_path / "data" / "thumbs").symlink_to(outside, target_is_directory=True)
+    scanned = fs.scan("thumbs")
+    assert scanned.files == [] and scanned.foreign == ["thumbs"]

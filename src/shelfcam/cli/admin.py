@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from datetime import datetime
 
 from shelfcam import admin
-from shelfcam.cli.common import on_database
+from shelfcam.cli.common import on_database, print_json
 from shelfcam.config import Settings
 from shelfcam.errors import InvalidInput
 
@@ -32,11 +33,40 @@ def cmd_admin_set_password(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_admin_token_create(args: argparse.Namespace, settings: Settings) -> int:
-    token = on_database(settings, lambda conn: admin.create_token(conn, args.name))
+    lifetime = admin.parse_lifetime(args.expires_in) if args.expires_in else None
+    new = on_database(
+        settings, lambda conn: admin.create_token(conn, args.name, expires_in=lifetime)
+    )
+    until = (
+        f", valid until {new.expires_at.isoformat(timespec='seconds')}" if new.expires_at else ""
+    )
     print(
-        f"admin token {args.name!r} created; send it as 'Authorization: Bearer <token>'. "
+        f"admin token {new.name!r} created{until}; send it as 'Authorization: Bearer <token>'. "
         "It is shown only this once:",
         file=sys.stderr,
     )
-    print(token)
+    print(new.token)
+    return 0
+
+
+def _when(value: datetime | None) -> str:
+    return "never" if value is None else value.isoformat(timespec="seconds")
+
+
+def cmd_admin_token_list(args: argparse.Namespace, settings: Settings) -> int:
+    for token in on_database(settings, admin.list_tokens):
+        if args.json:
+            print_json(token.to_json())
+            continue
+        print(
+            f"{token.name:<24} {token.state:<8} created={_when(token.created_at)}"
+            f" last_used={_when(token.last_used_at)} expires={_when(token.expires_at)}"
+        )
+    return 0
+
+
+def cmd_admin_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    changed = on_database(settings, lambda conn: admin.revoke_token(conn, args.name))
+    what = "revoked; it stops working now" if changed else "was already revoked"
+    print(f"admin token {args.name!r} {what}")
     return 0

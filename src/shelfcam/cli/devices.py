@@ -8,6 +8,7 @@ import logging
 from shelfcam import devices, polygons
 from shelfcam.cli.common import on_database, print_json
 from shelfcam.config import Settings
+from shelfcam.errors import InvalidInput
 
 log = logging.getLogger("shelfcam.cli")
 
@@ -82,6 +83,13 @@ def cmd_device_mark_empty(args: argparse.Namespace, settings: Settings) -> int:
     from shelfcam.store import FrameStore
 
     store = FrameStore(settings.data_dir)
-    source = on_database(settings, lambda conn: mark_empty(conn, store, args.name, args.from_file))
+    jpeg: bytes | None = None
+    if args.from_file is not None:
+        try:
+            jpeg = args.from_file.read_bytes()
+        except OSError as err:
+            raise InvalidInput(f"cannot read {args.from_file}: {err.strerror}") from err
+    given = str(args.from_file) if args.from_file is not None else ""
+    source = on_database(settings, lambda conn: mark_empty(conn, store, args.name, jpeg, given))
     print(f"device {args.name}: empty-shelf reference taken from {source}")
     return 0

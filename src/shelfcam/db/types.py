@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+
+from shelfcam.db.pool import WatchedPool
 
 Row = dict[str, Any]
 Conn = psycopg.AsyncConnection[Row]
-Pool = AsyncConnectionPool[Conn]
+Pool = WatchedPool

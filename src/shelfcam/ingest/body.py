@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from shelfcam.errors import InvalidInput, NotAJpeg, PayloadTooLarge
 
@@ -89,6 +89,11 @@ def _from_multipart(body: bytes, boundary: bytes) -> bytes:
         parser.finalize()
     except MultipartParseError as err:
         raise InvalidInput(f"the multipart body is malformed: {err}", code="bad_multipart") from err
+    if parser.state != MultipartState.END:  # cut short: no closing --boundary--
+        raise InvalidInput(
+            "the multipart body is malformed: it ends before its closing boundary",
+            code="bad_multipart",
+        )
     for headers, data in collected.parts:
         _disposition, options = parse_options_header(headers.get(b"content-disposition", b""))
         if options.get(b"name") not in IMAGE_FIELDS:

@@ -11,6 +11,11 @@ from typing import Any
 from shelfcam.errors import InvalidInput
 
 MAX_SEQ = 2**63 - 1
+MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+RFC3339_PATTERN = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)"
+CAPTURED_AT_PATTERN = rf"^(\d{{1,15}}|{RFC3339_PATTERN})$"
+"""Every form of captured_at that may be accepted (the OpenAPI schema shows it)."""
+_RFC3339 = re.compile(RFC3339_PATTERN)
 _BOOT = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _FIRMWARE = re.compile(r"[\x20-\x7e]{1,64}")
 
@@ -55,11 +60,15 @@ def _integer(name: str, text: str, low: int, high: int) -> int:
 
 
 def parse_timestamp(name: str, text: str) -> datetime:
-    """RFC 3339 (``2026-11-26T10:00:00.123Z``) or epoch milliseconds (``1795687200123``)."""
+    """RFC 3339 (``2026-11-26T10:00:00.123Z``) or epoch milliseconds (``1795687200123``),
+    from 1970 up to the end of year 9999 (UTC)."""
     text = text.strip()
     if re.fullmatch(r"\d{1,15}", text):
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
-    if "T" not in text.upper():
+        millis = int(text)
+        if millis > MAX_EPOCH_MS:
+            raise _bad(name, f"epoch milliseconds up to {MAX_EPOCH_MS} (the end of year 9999)")
+        return datetime.fromtimestamp(millis / 1000, tz=UTC)
+    if not _RFC3339.fullmatch(text):
         raise _bad(name, "an RFC 3339 time (2026-11-26T10:00:00Z) or epoch milliseconds")
     try:
         parsed = datetime.fromisoformat(text)
@@ -67,7 +76,10 @@ def parse_timestamp(name: str, text: str) -> datetime:
         raise _bad(name, "an RFC 3339 time (2026-11-26T10:00:00Z) or epoch milliseconds") from err
     if parsed.tzinfo is None:
         raise _bad(name, "an RFC 3339 time with a time zone (Z or +01:00)")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as err:  # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC
+        raise _bad(name, "a time between years 1 and 9999 in UTC") from err
 
 
 def parse_meta(query: Mapping[str, str], headers: Mapping[str, str]) -> FrameMeta:

@@ -36,7 +36,7 @@ from shelfcam import queue
 from shelfcam.config import Settings
 from shelfcam.db import captures as capture_queries
 from shelfcam.db import retention as retention_queries
-from shelfcam.db.connect import translate_errors_async
+from shelfcam.db.connect import translate_errors, translate_errors_async
 from shelfcam.db.types import Conn, Pool, Row
 from shelfcam.errors import InsufficientStorage, RateLimited, ShelfcamError
 from shelfcam.ingest.auth import DeviceAuth
@@ -171,6 +171,8 @@ class Ingestor:
     async def ingest(
         self, device_id: str, meta: FrameMeta, jpeg: bytes, info: JpegInfo
     ) -> IngestResult:
+        with translate_errors():  # the database is known to be down: 503 before any write
+            self.pool.raise_if_down()
         received_at = datetime.now(UTC)
         frame = _Frame(
             device_id=device_id,

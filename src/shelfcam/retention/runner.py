@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
+from shelfcam import logs
 from shelfcam.config import Settings
 from shelfcam.db import retention as queries
 from shelfcam.db.types import Conn, Pool, Row
@@ -132,7 +133,7 @@ class Retention:
                 summary.folders = await self._prune(areas, dry_run=dry_run)
         summary.errors = deleter.errors
         summary.seconds = time.monotonic() - started
-        log.info("action=retention_done %s", summary.log_fields())
+        log.info("action=retention_done %s", logs.Fields(summary.log_fields()))
         return summary
 
     # --- event frames ---------------------------------------------------------------------

@@ -23,6 +23,8 @@ from shelfcam.web.schemas import (
 )
 
 DEVICE_ID_REGEX = f"^{DEVICE_ID_PATTERN.pattern}$"
+CURSOR_PATTERN = "^[A-Za-z0-9_-]{1,200}$"
+"""What a next_cursor looks like (URL-safe base64); only a real one decodes."""
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No session and no valid admin token"},
 }
@@ -61,7 +63,11 @@ async def list_events(
     ] = None,
     until: Annotated[datetime | None, Query(description="started_at < until")] = None,
     cursor: Annotated[
-        str | None, Query(description="next_cursor of the previous page", max_length=200)
+        str | None,
+        Query(
+            description="next_cursor of the previous page (another value: 400 or 422)",
+            pattern=CURSOR_PATTERN,
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=events.MAX_PAGE)] = events.DEFAULT_PAGE,
 ) -> EventPageOut:

@@ -41,20 +41,15 @@ def create_app(settings: Settings, database_url: str, *, with_worker: bool = Fal
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if with_worker:
-                    await stack.enter_async_context(
-                        running_worker(
-                            settings,
-                            pool,
-                            context.store,
-                            context.metrics,
-                            install_signal_handlers=False,
-                        )
+                    context.worker = await stack.enter_async_context(
+                        running_worker(settings, pool, context.store, context.metrics)
                     )
                 yield
         finally:
             if context.ingestor is not None:
                 await context.ingestor.close()
             context.ingestor = None
+            context.worker = None
             await pool.close()
             context.pool = None
             log.info("action=api_stopped")
@@ -64,6 +59,11 @@ def create_app(settings: Settings, database_url: str, *, with_worker: bool = Fal
         version=__version__,
         summary="Local-first camera activity log",
         lifespan=lifespan,
+        # FastAPI's /docs and /redoc load their scripts from a CDN (nothing for a Pi
+        # without internet, and code from elsewhere on this origin): the schema is at
+        # /openapi.json for any viewer.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.context = context
     errors.install(app)

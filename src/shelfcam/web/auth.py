@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
@@ -67,7 +68,13 @@ def login_url(next_url: str) -> str:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's IP address (a proxy's X-Forwarded-For only when SHELFCAM_TRUSTED_PROXIES
+    names the proxy); ``unknown`` when there is none or it is not an address."""
+    host = request.client.host if request.client else ""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return "unknown"
 
 
 async def optional_session(

@@ -11,6 +11,7 @@ from shelfcam.db.types import Pool
 from shelfcam.ingest.service import Ingestor
 from shelfcam.metrics import Metrics
 from shelfcam.store import FrameStore
+from shelfcam.tasks import WorkerRunner
 from shelfcam.tuning_data import RescoreCache
 
 
@@ -22,6 +23,8 @@ class AppContext:
     metrics: Metrics
     pool: Pool | None = None
     ingestor: Ingestor | None = None
+    worker: WorkerRunner | None = None
+    """The analysis worker running in this process (``shelfcam serve``), for /healthz."""
     rescore_cache: RescoreCache = field(default_factory=RescoreCache)
     """Rescored event frames for the tuning preview, per (event, roi_version)."""
 

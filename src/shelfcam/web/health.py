@@ -1,7 +1,18 @@
-"""Open routes: /healthz and /metrics. They reveal no names, tokens or images."""
+"""Open routes: /healthz and /metrics. They reveal no names, tokens or images.
+
+/healthz answers 200 ``{"status": "ok", ...}`` when this process can do its work, else 503
+``{"status": "unavailable", "reason": ...}`` (with ``Retry-After``) when
+
+* the database does not answer;
+* the analysis worker of this process (``shelfcam serve``) has sent no heartbeat for
+  longer than SHELFCAM_HEALTH_MAX_HEARTBEAT_AGE_SECONDS (it restarts itself after a
+  failure; this says it has not managed to for that long);
+* a frame has waited for analysis longer than SHELFCAM_HEALTH_MAX_QUEUE_AGE_SECONDS.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 import psycopg
@@ -9,25 +20,74 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from psycopg_pool import PoolTimeout
 
+from shelfcam.db import jobs
+from shelfcam.db.connect import RETRY_AFTER_S
 from shelfcam.metrics import PROMETHEUS_CONTENT_TYPE
+from shelfcam.tasks import WorkerRunner
 from shelfcam.web.context import AppContext, get_context
 
 router = APIRouter(tags=["health"])
 
+CHECK_TIMEOUT_S = 2.0
+
+
+def _unavailable(body: dict[str, Any], problems: list[str]) -> JSONResponse:
+    body.update(status="unavailable", reason="; ".join(problems))
+    return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+def _worker_age(worker: WorkerRunner, heartbeat_age: float | None) -> float:
+    """Seconds since the worker last showed it was alive: its heartbeat's age while it
+    runs, else how long it has been failing (or starting)."""
+    status = worker.status
+    if status.running and heartbeat_age is not None:
+        return heartbeat_age
+    since = status.failing_since if status.failing_since is not None else status.changed_at
+    return time.monotonic() - since
+
 
 @router.get(
     "/healthz",
-    summary="Liveness and database reachability",
-    responses={503: {"description": "The database is unreachable"}},
+    summary="Liveness: database reachable, analysis worker alive, no frame stuck",
+    responses={503: {"description": "The database is unreachable, or analysis is stuck"}},
 )
 async def healthz(context: Annotated[AppContext, Depends(get_context)]) -> JSONResponse:
+    settings = context.settings
+    worker = context.worker
     body: dict[str, Any] = {"status": "ok", "database": "ok"}
+    heartbeat_age: float | None = None
     try:
-        async with context.require_pool().connection(timeout=2) as conn:
+        async with context.require_pool().connection(timeout=CHECK_TIMEOUT_S) as conn:
             await conn.execute("SELECT 1")
+            queue_age = await jobs.oldest_queued_age(conn)
+            if worker is not None and worker.worker_id is not None:
+                heartbeat_age = await jobs.worker_heartbeat_age(conn, worker.worker_id)
     except (psycopg.Error, PoolTimeout, OSError):
-        body = {"status": "unavailable", "database": "unreachable"}
-        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+        body["database"] = "unreachable"
+        return _unavailable(body, ["the database is unreachable"])
+    problems = []
+    body["queue_oldest_age_s"] = None if queue_age is None else round(queue_age, 1)
+    limit = settings.health_max_queue_age_seconds
+    if queue_age is not None and queue_age > limit:
+        problems.append(f"a frame has waited {queue_age:.0f} s for analysis (limit {limit} s)")
+    if worker is not None:
+        status = worker.status
+        age = _worker_age(worker, heartbeat_age)
+        body["worker"] = {
+            "state": "running" if status.running else "restarting",
+            "heartbeat_age_s": round(age, 1),
+            "restarts": status.restarts,
+            "last_error": status.last_error,
+        }
+        limit = settings.health_max_heartbeat_age_seconds
+        if age > limit:
+            why = f"; last error: {status.last_error}" if status.last_error else ""
+            problems.append(
+                f"the analysis worker has shown no sign of life for {age:.0f} s "
+                f"(limit {limit} s){why}"
+            )
+    if problems:
+        return _unavailable(body, problems)
     return JSONResponse(body)
 
 

@@ -7,8 +7,9 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.requests import ClientDisconnect
 
 from shelfcam.errors import ShelfcamError
 from shelfcam.ingest import body, metadata
@@ -18,6 +19,9 @@ from shelfcam.web.context import AppContext
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["ingest"])
+
+DISCONNECTED = "client_disconnected"
+"""The ``code`` label of shelfcam_ingest_errors for an upload the camera abandoned."""
 
 
 class IngestResponse(BaseModel):
@@ -52,7 +56,11 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     415: _error("The body (or its image part) is not a JPEG"),
     422: _error("A broken, truncated or absurdly large JPEG"),
     429: _error("The device sends faster than its rate limit (see Retry-After)"),
-    503: _error("The database is unreachable (see Retry-After)"),
+    408: _error("The headers or the body took too long to arrive (the connection closes)"),
+    503: _error(
+        "The database is unreachable, or the server is busy (out of open files or "
+        "connections); see Retry-After"
+    ),
     507: _error("The data dir is nearly full"),
 }
 
@@ -88,29 +96,49 @@ def _render(result: IngestResult) -> dict[str, Any]:
     }
 
 
-def _parameter(name: str, where: str, description: str) -> dict[str, Any]:
+def _parameter(name: str, where: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": name,
         "in": where,
         "required": False,
         "description": description,
-        "schema": {"type": "string"},
+        "schema": schema,
     }
 
 
+def _integer(low: int, high: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": low, "maximum": high}
+
+
+# The schemas say what shelfcam.ingest.metadata accepts (anything else: 400 bad_metadata).
+SEQ = _integer(0, metadata.MAX_SEQ)
+BOOT = {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$"}
+CAPTURED_AT = {
+    "type": "string",
+    "pattern": metadata.CAPTURED_AT_PATTERN,
+    "description": f"RFC 3339 with a time zone, or epoch milliseconds up to "
+    f"{metadata.MAX_EPOCH_MS}",
+}
+FIRMWARE = {"type": "string", "pattern": "^[ -~]{1,64}$"}
 PARAMETERS = [
-    _parameter("seq", "query", "Frame number within this boot, an integer >= 0"),
-    _parameter("boot", "query", "Changes when the camera restarts (1-64 of A-Z a-z 0-9 . _ : -)"),
-    _parameter("captured_at", "query", "Camera time: RFC 3339 or epoch milliseconds"),
-    _parameter("rssi", "query", "Wi-Fi signal in dBm (kept in captures.meta)"),
-    _parameter("heap", "query", "Free heap in bytes (kept in captures.meta)"),
-    _parameter("uptime", "query", "Camera uptime in ms (kept in captures.meta)"),
-    _parameter("firmware", "query", "Firmware version (kept in captures.meta)"),
-    _parameter("X-Device-Seq", "header", "Same as seq"),
-    _parameter("X-Boot-Id", "header", "Same as boot"),
-    _parameter("X-Captured-At", "header", "Same as captured_at"),
-    _parameter("Authorization", "header", "Bearer <device token>"),
-    _parameter("X-API-Key", "header", "<device token> (instead of Authorization)"),
+    _parameter("seq", "query", "Frame number within this boot, an integer >= 0", SEQ),
+    _parameter(
+        "boot", "query", "Changes when the camera restarts (1-64 of A-Z a-z 0-9 . _ : -)", BOOT
+    ),
+    _parameter("captured_at", "query", "Camera time: RFC 3339 or epoch milliseconds", CAPTURED_AT),
+    _parameter("rssi", "query", "Wi-Fi signal in dBm (kept in captures.meta)", _integer(-150, 20)),
+    _parameter("heap", "query", "Free heap in bytes (kept in captures.meta)", _integer(0, 2**40)),
+    _parameter(
+        "uptime", "query", "Camera uptime in ms (kept in captures.meta)", _integer(0, 2**53)
+    ),
+    _parameter("firmware", "query", "Firmware version (kept in captures.meta)", FIRMWARE),
+    _parameter("X-Device-Seq", "header", "Same as seq", SEQ),
+    _parameter("X-Boot-Id", "header", "Same as boot", BOOT),
+    _parameter("X-Captured-At", "header", "Same as captured_at", CAPTURED_AT),
+    _parameter("Authorization", "header", "Bearer <device token>", {"type": "string"}),
+    _parameter(
+        "X-API-Key", "header", "<device token> (instead of Authorization)", {"type": "string"}
+    ),
 ]
 
 
@@ -122,7 +150,7 @@ PARAMETERS = [
     summary="Upload one JPEG frame from a camera",
     openapi_extra={**BODY_DOC, "parameters": PARAMETERS},
 )
-async def ingest_frame(request: Request) -> JSONResponse:
+async def ingest_frame(request: Request) -> Response:
     # Parameters are read from the request directly (and documented above): FastAPI's
     # per-parameter machinery costs more than the rest of this handler.
     context: AppContext = request.app.state.context
@@ -146,6 +174,12 @@ async def ingest_frame(request: Request) -> JSONResponse:
         metrics.errors.labels(device, err.code).inc()
         log.info("action=frame_refused device=%s status=%d code=%s", device, err.status, err.code)
         raise
+    except ClientDisconnect:
+        # The camera went away mid-upload (flaky Wi-Fi does this all day): nothing was
+        # stored, nobody is left to answer. Counted, and one line, not an error.
+        metrics.errors.labels(device, DISCONNECTED).inc()
+        log.info("action=frame_abandoned device=%s reason=client_disconnected", device)
+        return Response(status_code=400)
     metrics.latency.labels(device).observe(time.perf_counter() - started)
     if result.duplicate:
         metrics.duplicates.labels(device).inc()

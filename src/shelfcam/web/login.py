@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
 
+LOGIN_DEVICE_COOKIE = "shelfcam_login_device"
+"""Set after a good login: this browser is then never locked out by others' failures."""
+LOGIN_DEVICE_MAX_AGE_S = 400 * 24 * 3600
+
 
 def _login_page(
     request: Request,
@@ -109,6 +113,7 @@ async def login_submit(
                 policy=policy,
                 max_age=max_age,
                 user_agent=request.headers.get("user-agent", ""),
+                device_token=request.cookies.get(LOGIN_DEVICE_COOKIE),
             )
     except TooManyRequests as err:
         return _login_page(
@@ -130,6 +135,16 @@ async def login_submit(
     response = RedirectResponse(next_url, status_code=303)
     set_session_cookie(response, request, new.session_id, max_age)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    if new.device_token is not None:
+        response.set_cookie(
+            LOGIN_DEVICE_COOKIE,
+            new.device_token,
+            max_age=LOGIN_DEVICE_MAX_AGE_S,
+            path="/login",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
     return response
 
 

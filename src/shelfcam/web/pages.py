@@ -52,9 +52,13 @@ class TimelineQuery:
             if not text:
                 return None
             try:
-                return datetime.combine(date.fromisoformat(text), time()).astimezone()
+                day = date.fromisoformat(text)
             except ValueError as err:
                 raise InvalidInput(f"{what} must be a date such as 2026-01-31") from err
+            try:
+                return datetime.combine(day, time()).astimezone()
+            except (ValueError, OverflowError):  # year 1 or 9999: the local zone is moot
+                return datetime.combine(day, time(), tzinfo=UTC)
 
         if self.device and not DEVICE_ID_PATTERN.fullmatch(self.device):
             raise InvalidInput("camera must be a device name such as pantry")
@@ -66,7 +70,7 @@ class TimelineQuery:
             device_id=self.device or None,
             event_type=self.type or None,
             since=since,
-            until=None if until is None else until + timedelta(days=1),
+            until=None if until is None or until.date() == date.max else until + timedelta(days=1),
         )
 
     @property

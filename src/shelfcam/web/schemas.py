@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shelfcam import events
+from shelfcam.engine.config import Thresholds
 
 ImageRole = Literal["pre", "post", "during", "annotated", "thumb"]
 EventType = Literal[
@@ -104,6 +105,42 @@ def event_out(event: events.Event) -> EventOut:
 
 
 Polygon = list[list[float]]
+MAX_ROI_POINTS = 64
+
+# Request bodies are checked by the same services as the CLI (polygons.from_json,
+# Thresholds.from_overrides: 400 with the reason); their schemas say exactly what those
+# accept, so a client (or a fuzzer) reading the OpenAPI schema knows the rules.
+PolygonIn = Annotated[
+    Polygon,
+    WithJsonSchema(
+        {
+            "type": "array",
+            "description": "[[x, y], ...]: 3-64 distinct points in normalised image "
+            "coordinates (0..1), with an area and an outline that does not cross itself",
+            "minItems": 3,
+            "maxItems": MAX_ROI_POINTS,
+            "items": {
+                "type": "array",
+                "minItems": 2,
+                "maxItems": 2,
+                "items": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+        }
+    ),
+]
+ThresholdsIn = Annotated[
+    dict[str, float],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": "Threshold overrides by name: non-negative numbers (whole numbers "
+            "for counts); interaction_end_threshold at most interaction_threshold, "
+            "empty_exit_threshold at most empty_threshold",
+            "propertyNames": {"enum": Thresholds.names()},
+            "additionalProperties": {"type": "number", "minimum": 0},
+        }
+    ),
+]
 
 
 class HealthOut(BaseModel):
@@ -147,11 +184,11 @@ class NewDeviceIn(BaseModel):
     device_id: str = Field(
         description="The camera's name: 1-63 of a-z 0-9 - _", min_length=1, max_length=63
     )
-    interaction_roi: Polygon | None = Field(
-        default=None, description="Default: the whole frame", max_length=64
+    interaction_roi: PolygonIn | None = Field(
+        default=None, description="Default: the whole frame", max_length=MAX_ROI_POINTS
     )
-    inventory_roi: Polygon | None = Field(
-        default=None, description="Default: the whole frame", max_length=64
+    inventory_roi: PolygonIn | None = Field(
+        default=None, description="Default: the whole frame", max_length=MAX_ROI_POINTS
     )
 
 
@@ -165,11 +202,11 @@ class ConfigIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    interaction_roi: Polygon | None = Field(
-        default=None, description="[[x, y], ...] in 0..1", max_length=64
+    interaction_roi: PolygonIn | None = Field(
+        default=None, description="[[x, y], ...] in 0..1", max_length=MAX_ROI_POINTS
     )
-    inventory_roi: Polygon | None = Field(default=None, max_length=64)
-    thresholds: dict[str, float] | None = Field(
+    inventory_roi: PolygonIn | None = Field(default=None, max_length=MAX_ROI_POINTS)
+    thresholds: ThresholdsIn | None = Field(
         default=None,
         description="All of the device's threshold overrides, replacing the previous ones "
         "({} = the defaults); the names are those of effective_thresholds",
@@ -192,7 +229,7 @@ class MarkEmptyOut(BaseModel):
 class PreviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    thresholds: dict[str, float] = Field(
+    thresholds: ThresholdsIn = Field(
         description="The proposed overrides, all of them ({} = the defaults)"
     )
 

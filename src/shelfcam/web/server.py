@@ -9,10 +9,13 @@ import threading
 from collections.abc import Callable, Iterator
 
 import uvicorn
+from fastapi import FastAPI
 
 from shelfcam.config import Settings
-from shelfcam.runtime import settle_heap
+from shelfcam.metrics import Metrics
+from shelfcam.runtime import raise_open_files_limit, settle_heap
 from shelfcam.web.app import create_app
+from shelfcam.web.connections import ConnectionLimits, GuardedConfig
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,52 @@ class _Server(uvicorn.Server):
             self._on_started()
 
 
+FD_RESERVE = 256
+"""Open files kept back from HTTP connections: database connections, frames being
+written, logs, the embedded PostgreSQL's pipes."""
+
+
+def connection_limits(settings: Settings, metrics: Metrics | None) -> ConnectionLimits:
+    """The settings' limits, with the open-files limit raised to fit them (or the
+    connection cap lowered to fit the open-files limit: EMFILE must not come first)."""
+    soft = raise_open_files_limit(settings.max_connections + FD_RESERVE)
+    cap = min(settings.max_connections, max(1, soft - FD_RESERVE))
+    if cap < settings.max_connections:
+        log.warning(
+            "action=connections_capped max_connections=%d open_files_limit=%d "
+            "hint=raise_LimitNOFILE",
+            cap,
+            soft,
+        )
+    return ConnectionLimits(
+        header_timeout_s=settings.header_timeout_seconds,
+        body_timeout_s=settings.body_timeout_seconds,
+        max_connections=cap,
+        max_per_address=min(cap, settings.max_connections_per_address),
+        metrics=metrics,
+    )
+
+
+def uvicorn_config(app: FastAPI, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """The HTTP server's configuration: shelfcam's logging, no access log, no server header,
+    proxy headers believed only from SHELFCAM_TRUSTED_PROXIES, and the time and
+    connections one client may hold (:mod:`shelfcam.web.connections`)."""
+    proxies = settings.trusted_proxies
+    context = getattr(app.state, "context", None)
+    return GuardedConfig(
+        app,
+        limits=connection_limits(settings, getattr(context, "metrics", None)),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=proxies is not None,
+        forwarded_allow_ips=proxies or "",
+        timeout_graceful_shutdown=10,
+    )
+
+
 def run(
     settings: Settings,
     database_url: str,
@@ -47,15 +96,7 @@ def run(
     ``on_started`` is called (on the server's event loop: keep it short) once the server
     listens and its worker runs."""
     app = create_app(settings, database_url, with_worker=with_worker)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=10,
-    )
+    config = uvicorn_config(app, settings, settings.host, settings.port)
     log.info("action=http_listen url=http://%s:%d", settings.host, settings.port)
     _Server(config, on_started).run()
 
@@ -73,9 +114,7 @@ def serving_in_background(
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
     app = create_app(settings, database_url, with_worker=with_worker)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, server_header=False
-    )
+    config = uvicorn_config(app, settings, "127.0.0.1", port)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="shelfcam-http", daemon=True)
     thread.start()

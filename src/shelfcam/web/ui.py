@@ -16,6 +16,7 @@ from shelfcam.web import (
     login,
     pages,
     roi_pages,
+    token_pages,
     tuning_pages,
 )
 from shelfcam.web.templating import build_templates
@@ -28,6 +29,7 @@ ROUTERS = (
     roi_pages.router,
     tuning_pages.router,
     chart_pages.router,
+    token_pages.router,
     api.router,
     api_devices.router,
     api_stats.router,
