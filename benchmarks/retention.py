@@ -46,9 +46,9 @@ from shelfcam.config import Settings, load_settings  # noqa: E402
 from shelfcam.db.connect import connection, open_pool  # noqa: E402
 from shelfcam.db.migrate import migrate  # noqa: E402
 from shelfcam.devices import add_device  # noqa: E402
+from shelfcam.frames.store import FrameStore  # noqa: E402
 from shelfcam.retention.runner import Retention  # noqa: E402
 from shelfcam.retention.summary import Summary  # noqa: E402
-from shelfcam.store import FrameStore  # noqa: E402
 
 CAMERAS = 10
 DAYS = 7

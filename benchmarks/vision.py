@@ -27,8 +27,8 @@ from datetime import timedelta
 
 import cv2
 
+from shelfcam.analysis.pipeline import decide
 from shelfcam.engine import EngineConfig, EngineState
-from shelfcam.pipeline import decide
 from shelfcam.sim.offline import EPOCH
 from shelfcam.sim.render import INTERACTION_ROI, INVENTORY_ROI
 from shelfcam.sim.scenes import generate

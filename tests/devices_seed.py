@@ -13,7 +13,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from shelfcam.devices import hash_token, new_token
-from shelfcam.store import FrameStore
+from shelfcam.frames.store import FrameStore
 from tests.events_seed import shelf_jpeg
 
 

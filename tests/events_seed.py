@@ -1,7 +1,7 @@
 """Seed events the way the analysis worker writes them (the data contract), for web tests.
 
 Rows go straight into ``events``, ``event_images`` and ``captures``; JPEGs are written
-through :class:`FrameStore` at the URIs ``shelfcam.store.event_uri`` builds. The pictures
+through :class:`FrameStore` at the URIs ``shelfcam.frames.store.event_uri`` builds. The pictures
 are synthetic shelves drawn with OpenCV: a ``pre`` frame, a ``during`` frame with a hand,
 and a ``post`` frame with one item gone.
 """
@@ -18,7 +18,7 @@ import numpy as np
 import psycopg
 from psycopg.types.json import Jsonb
 
-from shelfcam.store import EventRole, FrameStore, event_uri
+from shelfcam.frames.store import EventRole, FrameStore, event_uri
 
 WIDTH, HEIGHT = 640, 480
 # Items on the shelf: (x, y, w, h, BGR colour); the second one is taken during the event.

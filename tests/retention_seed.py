@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg.rows import dict_row
 
-from shelfcam.store import EventRole, FrameStore, event_folder_uri
+from shelfcam.frames.store import EventRole, FrameStore, event_folder_uri
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8 + b"\xff\xd9"
 

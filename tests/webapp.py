@@ -14,10 +14,10 @@ import psycopg
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
-from shelfcam import admin
+from shelfcam.accounts import admins
 from shelfcam.config import Settings, load_settings
 from shelfcam.db.connect import connection
-from shelfcam.store import FrameStore
+from shelfcam.frames.store import FrameStore
 from shelfcam.web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -48,7 +48,7 @@ async def running_app(db_url: str, data_dir: Path, **overrides: Any) -> AsyncIte
 
 async def create_user(db_url: str, username: str = "admin", password: str = PASSWORD) -> None:
     async with connection(db_url) as conn:
-        await admin.set_password(conn, username, password)
+        await admins.set_password(conn, username, password)
 
 
 def create_user_sync(db_url: str, username: str = "admin", password: str = PASSWORD) -> None:
@@ -63,7 +63,7 @@ def create_user_sync(db_url: str, username: str = "admin", password: str = PASSW
 async def create_token(db_url: str, name: str | None = None) -> str:
     """A new admin token (named ``api``, ``api-2``, ... unless ``name`` is given)."""
     async with connection(db_url) as conn:
-        return (await admin.create_token(conn, name)).token
+        return (await admins.create_token(conn, name)).token
 
 
 def csrf_of(html: str) -> str:

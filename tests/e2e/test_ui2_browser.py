@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from shelfcam.engine.config import Thresholds
-from shelfcam.store import FrameStore
+from shelfcam.frames.store import FrameStore
 from tests.devices_seed import add_device_sync, add_scored_frames
 from tests.e2e.chromium import BROWSER_MARKS, launch, shot, watch
 from tests.e2e.live_server import live_server

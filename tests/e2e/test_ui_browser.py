@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from shelfcam.store import FrameStore
+from shelfcam.frames.store import FrameStore
 from tests.e2e.chromium import BROWSER_MARKS, launch, watch
 from tests.e2e.chromium import shot as _shot
 from tests.e2e.live_server import live_server

@@ -16,14 +16,14 @@ import httpx
 import psycopg
 import pytest
 
+from shelfcam.analysis.tasks import running_worker
+from shelfcam.analysis.worker import Analyzer
 from shelfcam.config import Settings
 from shelfcam.db.connect import open_pool
 from shelfcam.db.types import Pool
+from shelfcam.frames.store import FrameStore
 from shelfcam.metrics import Metrics
 from shelfcam.sim.scenes import generate
-from shelfcam.store import FrameStore
-from shelfcam.tasks import running_worker
-from shelfcam.worker import Analyzer
 from tests.apps import asgi_client, files_under, new_device, settings_for
 
 pytestmark = pytest.mark.anyio
@@ -336,7 +336,7 @@ async def test_privacy_blur_keeps_only_the_shelf_sharp_in_stored_frames(rig: Rig
 
     from shelfcam import devices
     from shelfcam.db.connect import connection
-    from shelfcam.polygons import parse
+    from shelfcam.vision.polygons import parse
 
     inventory = parse("0.12,0.1 0.88,0.1 0.88,0.88 0.12,0.88")
     async with connection(rig.db_url) as conn:

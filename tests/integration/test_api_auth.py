@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from fastapi.routing import APIRoute
 
-from shelfcam import admin
+from shelfcam.accounts import admins
 from shelfcam.web import ui
 from tests.events_seed import seed_event
 from tests.webapp import PASSWORD, create_token, create_user, csrf_of, login, running_app
@@ -98,7 +98,7 @@ async def test_admin_token_opens_the_api_and_a_revoked_one_does_not(
         with psycopg.connect(db_url, autocommit=True) as conn:
             stored = conn.execute("SELECT token_hash, last_used_at FROM admin_tokens").fetchone()
             assert stored is not None
-            assert bytes(stored[0]) == admin.hash_secret("admin-token", token)
+            assert bytes(stored[0]) == admins.hash_secret("admin-token", token)
             assert stored[1] is not None
             conn.execute("UPDATE admin_tokens SET revoked = true")
         refused = await web.client.get("/api/v1/devices", headers=auth)
@@ -145,7 +145,7 @@ async def test_login_sets_a_safe_session_cookie_and_logout_ends_it(
         with psycopg.connect(db_url) as conn:
             rows = conn.execute("SELECT session_hash FROM admin_sessions").fetchall()
         # Only a hash of the session id is stored.
-        assert [bytes(r[0]) for r in rows] == [admin.hash_secret("session", session_id)]
+        assert [bytes(r[0]) for r in rows] == [admins.hash_secret("session", session_id)]
         home = await web.client.get("/")
         assert home.status_code == 200
         assert "Timeline" in home.text

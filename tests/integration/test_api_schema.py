@@ -17,7 +17,7 @@ from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from shelfcam.store import FrameStore
+from shelfcam.frames.store import FrameStore
 from tests.e2e.live_server import live_server
 from tests.events_seed import seed_event
 from tests.webapp import create_token

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from argon2 import PasswordHasher
 
-from shelfcam import admin
+from shelfcam.accounts import admins
 from shelfcam.cli import main
 
 
@@ -92,14 +92,14 @@ def test_token_create_prints_the_token_once_and_stores_its_hash(
     assert main(["admin", "token", "create", "--name", "backup"]) == 0
     captured = capsys.readouterr()
     token = captured.out.strip()
-    assert token.startswith(admin.TOKEN_PREFIX)
+    assert token.startswith(admins.TOKEN_PREFIX)
     assert len(token) > 40
     assert "shown only this once" in captured.err
     with psycopg.connect(cli_env) as conn:
         row = conn.execute("SELECT name, token_hash FROM admin_tokens").fetchone()
     assert row is not None
     assert row[0] == "backup"
-    assert bytes(row[1]) == admin.hash_secret("admin-token", token)
+    assert bytes(row[1]) == admins.hash_secret("admin-token", token)
 
 
 def _create(capsys: pytest.CaptureFixture[str], *args: str) -> str:
@@ -117,7 +117,7 @@ def _works(db_url: str, token: str) -> bool:
         from shelfcam.db.connect import connection
 
         async with connection(db_url) as conn:
-            return await admin.token_owner(conn, token)
+            return await admins.token_owner(conn, token)
 
     return asyncio.run(owner()) is not None
 

@@ -16,7 +16,7 @@ import httpx
 import psycopg
 import pytest
 
-from shelfcam import queue
+from shelfcam.analysis import jobqueue
 from tests.apps import asgi_client, count, files_under, new_device, settings_for
 from tests.jpegs import jpeg, with_size_in_header
 
@@ -62,7 +62,7 @@ class Api:
         return count(
             self.db_url,
             "SELECT count(*) FROM procrastinate_jobs WHERE task_name = %s",
-            queue.ANALYZE_TASK,
+            jobqueue.ANALYZE_TASK,
         )
 
     def staging_files(self) -> list[Path]:
@@ -123,10 +123,10 @@ async def test_raw_jpeg_is_stored_recorded_and_queued(api: Api) -> None:
     day = datetime.now(UTC).date().isoformat()
     assert row[10] == f"staging/cam1/{day}/{capture_id}.jpg"
     assert job == (
-        queue.ANALYZE_TASK,
+        jobqueue.ANALYZE_TASK,
         "cam1",
         {"capture_id": str(capture_id)},
-        queue.ANALYSIS_QUEUE,
+        jobqueue.ANALYSIS_QUEUE,
     )
 
 

@@ -11,7 +11,7 @@ import httpx
 import psycopg
 import pytest
 
-from shelfcam import store
+from shelfcam.frames import store
 from tests.apps import asgi_client, count, files_under, new_device, settings_for
 from tests.jpegs import jpeg
 

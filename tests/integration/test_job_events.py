@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from shelfcam import queue
+from shelfcam.analysis import jobqueue
 
 
 def _events_through_a_jobs_life(conn: psycopg.Connection[tuple[object, ...]], name: str) -> int:
@@ -27,10 +27,10 @@ def _events_through_a_jobs_life(conn: psycopg.Connection[tuple[object, ...]], na
 
 def test_an_analysis_job_records_no_events(db_url: str) -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
-        assert _events_through_a_jobs_life(conn, queue.ANALYSIS_QUEUE) == 0
+        assert _events_through_a_jobs_life(conn, jobqueue.ANALYSIS_QUEUE) == 0
 
 
 def test_other_queues_keep_procrastinates_events(db_url: str) -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
         # deferred, started, succeeded
-        assert _events_through_a_jobs_life(conn, queue.MAINTENANCE_QUEUE) == 3
+        assert _events_through_a_jobs_life(conn, jobqueue.MAINTENANCE_QUEUE) == 3

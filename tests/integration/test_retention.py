@@ -19,12 +19,12 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from shelfcam.analysis.jobqueue import ANALYSIS_QUEUE, MAINTENANCE_QUEUE
 from shelfcam.config import Settings
 from shelfcam.db.connect import open_pool
 from shelfcam.db.types import Pool
-from shelfcam.queue import ANALYSIS_QUEUE, MAINTENANCE_QUEUE
+from shelfcam.frames.store import FrameStore
 from shelfcam.retention.runner import Retention, RetentionBusy
-from shelfcam.store import FrameStore
 from tests.apps import count, files_under, new_device, settings_for
 from tests.retention_seed import JPEG, Seeder, snapshot
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from shelfcam import queue
+from shelfcam.analysis import jobqueue
+from shelfcam.analysis.tasks import build_queue
+from shelfcam.analysis.worker import Analyzer
 from shelfcam.cli import main
-from shelfcam.store import FrameStore, FreeSpace
-from shelfcam.tasks import build_queue
-from shelfcam.worker import Analyzer
+from shelfcam.frames.store import FrameStore, FreeSpace
 from tests.apps import asgi_client, count, new_device, settings_for
 from tests.jpegs import jpeg
 from tests.retention_seed import Seeder
@@ -106,11 +106,11 @@ async def test_periodic_tasks_run_in_every_worker(
     finally:
         await pool.close()
     periodic = {task.task.name: task.cron for task in app.periodic_registry.periodic_tasks.values()}
-    assert periodic[queue.RETENTION_TASK] == "0 4 * * *"
-    assert periodic[queue.RETENTION_SWEEP_TASK] == "*/5 * * * *"
-    assert periodic[queue.DISK_GUARD_TASK] == "* * * * *"
-    for name in (queue.RETENTION_TASK, queue.RETENTION_SWEEP_TASK, queue.DISK_GUARD_TASK):
-        assert app.tasks[name].queue == queue.MAINTENANCE_QUEUE
+    assert periodic[jobqueue.RETENTION_TASK] == "0 4 * * *"
+    assert periodic[jobqueue.RETENTION_SWEEP_TASK] == "*/5 * * * *"
+    assert periodic[jobqueue.DISK_GUARD_TASK] == "* * * * *"
+    for name in (jobqueue.RETENTION_TASK, jobqueue.RETENTION_SWEEP_TASK, jobqueue.DISK_GUARD_TASK):
+        assert app.tasks[name].queue == jobqueue.MAINTENANCE_QUEUE
         assert app.tasks[name].queueing_lock == name
 
 
@@ -139,7 +139,7 @@ async def test_ingest_asks_for_the_disk_guard_when_space_runs_low(
     jobs = count(
         db_url,
         "SELECT count(*) FROM procrastinate_jobs WHERE task_name = %s AND status = 'todo'",
-        queue.DISK_GUARD_TASK,
+        jobqueue.DISK_GUARD_TASK,
     )
     assert jobs == 1
 
@@ -171,14 +171,14 @@ async def test_the_guard_job_ingest_queues_frees_space_in_a_worker(
             from shelfcam.db import retention as queries
 
             assert await queries.defer_disk_guard(
-                conn, queue.MAINTENANCE_QUEUE, queue.DISK_GUARD_TASK
+                conn, jobqueue.MAINTENANCE_QUEUE, jobqueue.DISK_GUARD_TASK
             )
         retention = Retention(settings, pool, store, free_bytes=free_bytes)
         app = build_queue(Analyzer(settings, pool, store), retention)
         await app.open_async(pool)
         try:
             await app.run_worker_async(
-                queues=[queue.MAINTENANCE_QUEUE], wait=False, install_signal_handlers=False
+                queues=[jobqueue.MAINTENANCE_QUEUE], wait=False, install_signal_handlers=False
             )
         finally:
             await app.close_async()
@@ -192,5 +192,5 @@ async def test_the_guard_job_ingest_queues_frees_space_in_a_worker(
         .fetchall()
     )
     # (the scheduler also queued this minute's periodic ticks; they ran too)
-    assert jobs[f"{queue.DISK_GUARD_TASK}:succeeded"] >= 1, jobs
+    assert jobs[f"{jobqueue.DISK_GUARD_TASK}:succeeded"] >= 1, jobs
     assert not [k for k in jobs if not k.endswith(":succeeded")], jobs

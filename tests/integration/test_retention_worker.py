@@ -15,10 +15,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from shelfcam.analysis.worker import Analyzer
 from shelfcam.retention.runner import Retention
 from shelfcam.retention.summary import Summary
 from shelfcam.sim.scenes import generate
-from shelfcam.worker import Analyzer
 from tests.apps import asgi_client, count, new_device, settings_for
 from tests.integration.test_retention import Env, assert_consistent
 from tests.retention_seed import Seeder

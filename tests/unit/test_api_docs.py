@@ -17,8 +17,8 @@ import pytest
 from shelfcam import errors
 from shelfcam.config import Settings, load_settings
 from shelfcam.db import connect
+from shelfcam.frames.store import FrameStore
 from shelfcam.ingest import auth, body, directives, jpeg, metadata, ratelimit, service
-from shelfcam.store import FrameStore
 from shelfcam.web import errors as web_errors
 from shelfcam.web import ingest as web_ingest
 from shelfcam.web.app import create_app

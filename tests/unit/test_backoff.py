@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shelfcam.backoff import BackoffPolicy, delay_after
+from shelfcam.accounts.backoff import BackoffPolicy, delay_after
 
 POLICY = BackoffPolicy(free_attempts=3, max_delay_s=60.0)
 

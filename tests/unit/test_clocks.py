@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shelfcam.clocks import engine_time, is_late
+from shelfcam.analysis.clocks import engine_time, is_late
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=10)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shelfcam.explain import Region, explain, pair_thresholds
+from shelfcam.activity.explain import Region, explain, pair_thresholds
 
 SEED_DETAILS: dict[str, Any] = {
     "roi_version": 3,

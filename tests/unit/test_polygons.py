@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from shelfcam import polygons
 from shelfcam.errors import InvalidInput
+from shelfcam.vision import polygons
 
 
 def test_parse_square() -> None:

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shelfcam import stats
-from shelfcam.web.svgcharts import DaySeries, stacked_days
+from shelfcam.activity import stats
+from shelfcam.web.svg import DaySeries, stacked_days
 
 
 def _row(device: str, event_type: str, when: datetime, n: int = 1) -> dict[str, object]:

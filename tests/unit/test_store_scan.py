@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from shelfcam import store
 from shelfcam.errors import InvalidInput
-from shelfcam.store import FrameStore, Removed
+from shelfcam.frames import store
+from shelfcam.frames.store import FrameStore, Removed
 
 DAY = date(2026, 11, 26)
 JPEG = b"\xff\xd8\xff" + b"x" * 100 + b"\xff\xd9"

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shelfcam.activity.timeline import decode_cursor, encode_cursor
 from shelfcam.errors import InvalidInput
-from shelfcam.events import decode_cursor, encode_cursor
 from shelfcam.web.auth import safe_next
 from shelfcam.web.formatting import duration, relative, type_label
 

@@ -7,7 +7,7 @@ import getpass
 import sys
 from datetime import datetime
 
-from shelfcam import admin
+from shelfcam.accounts import admins
 from shelfcam.cli.common import on_database, print_json
 from shelfcam.config import Settings
 from shelfcam.errors import InvalidInput
@@ -24,18 +24,18 @@ def _read_password() -> str:
 
 
 def cmd_admin_set_password(args: argparse.Namespace, settings: Settings) -> int:
-    username = admin.validate_username(args.user)
-    password = admin.validate_password(_read_password())
-    created = on_database(settings, lambda conn: admin.set_password(conn, username, password))
+    username = admins.validate_username(args.user)
+    password = admins.validate_password(_read_password())
+    created = on_database(settings, lambda conn: admins.set_password(conn, username, password))
     what = "created" if created else "has a new password; its sessions were ended"
     print(f"admin user {username} {what}")
     return 0
 
 
 def cmd_admin_token_create(args: argparse.Namespace, settings: Settings) -> int:
-    lifetime = admin.parse_lifetime(args.expires_in) if args.expires_in else None
+    lifetime = admins.parse_lifetime(args.expires_in) if args.expires_in else None
     new = on_database(
-        settings, lambda conn: admin.create_token(conn, args.name, expires_in=lifetime)
+        settings, lambda conn: admins.create_token(conn, args.name, expires_in=lifetime)
     )
     until = (
         f", valid until {new.expires_at.isoformat(timespec='seconds')}" if new.expires_at else ""
@@ -54,7 +54,7 @@ def _when(value: datetime | None) -> str:
 
 
 def cmd_admin_token_list(args: argparse.Namespace, settings: Settings) -> int:
-    for token in on_database(settings, admin.list_tokens):
+    for token in on_database(settings, admins.list_tokens):
         if args.json:
             print_json(token.to_json())
             continue
@@ -66,7 +66,7 @@ def cmd_admin_token_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_admin_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    changed = on_database(settings, lambda conn: admin.revoke_token(conn, args.name))
+    changed = on_database(settings, lambda conn: admins.revoke_token(conn, args.name))
     what = "revoked; it stops working now" if changed else "was already revoked"
     print(f"admin token {args.name!r} {what}")
     return 0

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 
-from shelfcam import devices, polygons
+from shelfcam import devices
 from shelfcam.cli.common import on_database, print_json
 from shelfcam.config import Settings
 from shelfcam.errors import InvalidInput
+from shelfcam.vision import polygons
 
 log = logging.getLogger("shelfcam.cli")
 
@@ -79,8 +80,8 @@ def cmd_device_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_device_mark_empty(args: argparse.Namespace, settings: Settings) -> int:
-    from shelfcam.references import mark_empty
-    from shelfcam.store import FrameStore
+    from shelfcam.devices.references import mark_empty
+    from shelfcam.frames.store import FrameStore
 
     store = FrameStore(settings.data_dir)
     jpeg: bytes | None = None

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from shelfcam import admin, polygons
+from shelfcam.accounts import admins
 from shelfcam.cli.admin import (
     cmd_admin_set_password,
     cmd_admin_token_create,
@@ -24,6 +24,7 @@ from shelfcam.cli.devices import (
 )
 from shelfcam.cli.records import cmd_eval, cmd_events, cmd_replay, cmd_retention_run
 from shelfcam.cli.running import cmd_db_url, cmd_demo, cmd_migrate, cmd_serve, cmd_worker
+from shelfcam.vision import polygons
 
 
 def _group(sub: Any, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
@@ -240,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         "shelfcam admin set-password   # or: printf '%s\\n' \"$PW\" | shelfcam admin set-password",
     )
     setpw.add_argument(
-        "--user", default=admin.DEFAULT_USER, metavar="NAME", help="user name (default: admin)"
+        "--user", default=admins.DEFAULT_USER, metavar="NAME", help="user name (default: admin)"
     )
     token = _group(admin_sub, "token", "Admin API tokens.", "shelfcam admin token create")
     token_sub = token.add_subparsers(title="token commands", metavar="TOKEN_COMMAND", required=True)

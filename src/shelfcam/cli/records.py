@@ -17,25 +17,25 @@ from shelfcam.db.migrate import migrate
 
 
 def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
-    from shelfcam import events
-    from shelfcam.store import FrameStore
+    from shelfcam.activity import timeline
+    from shelfcam.frames.store import FrameStore
 
-    filters = events.EventFilter(
+    filters = timeline.EventFilter(
         device_id=args.device,
         event_type=args.type,
-        since=events.parse_since(args.since) if args.since else None,
+        since=timeline.parse_since(args.since) if args.since else None,
     )
     store = FrameStore(settings.data_dir)
-    for event in on_database(settings, lambda conn: events.all_events(conn, store, filters)):
+    for event in on_database(settings, lambda conn: timeline.all_events(conn, store, filters)):
         if args.json:
-            print_json(events.event_line(event))
+            print_json(timeline.event_line(event))
         else:
-            print(events.event_text(event))
+            print(timeline.event_text(event))
     return 0
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
-    from shelfcam import replay
+    from shelfcam.sim import replay
 
     frames = replay.load_frames(Path(args.path))
     summary = replay.replay(

@@ -22,7 +22,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from shelfcam.tasks import run_worker
+    from shelfcam.analysis.tasks import run_worker
 
     with runtime.database(settings) as url:
         migrate(url)

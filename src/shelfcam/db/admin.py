@@ -8,7 +8,7 @@ from datetime import timedelta
 from shelfcam.db.types import Conn, Row
 
 DelayRule = Callable[[int], float]
-"""Failures in a row -> seconds every further attempt waits (shelfcam.backoff)."""
+"""Failures in a row -> seconds every further attempt waits (shelfcam.accounts.backoff)."""
 
 # A subject's failure count starts again after this long without a failure.
 FAILURE_MEMORY = timedelta(hours=24)

@@ -22,7 +22,7 @@ from shelfcam.demo import stories
 from shelfcam.demo.feed import Feed
 from shelfcam.demo.provision import Login, ensure_cameras, ensure_login
 from shelfcam.demo.stories import DemoCamera
-from shelfcam.store import FrameStore
+from shelfcam.frames.store import FrameStore
 from shelfcam.web import server
 
 __all__ = ["run_demo"]

@@ -26,7 +26,7 @@ from shelfcam.db import demo as queries
 from shelfcam.db.connect import connection
 from shelfcam.demo.stories import DemoCamera, Segment
 from shelfcam.errors import ShelfcamError
-from shelfcam.replay import INGEST_PATH, RETRY_STATUSES
+from shelfcam.sim.replay import INGEST_PATH, RETRY_STATUSES
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,14 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shelfcam import admin, devices
+from shelfcam import devices
+from shelfcam.accounts import admins
 from shelfcam.db import admin as admin_queries
 from shelfcam.db.types import Conn
 from shelfcam.demo.stories import DemoCamera
+from shelfcam.devices.references import mark_empty
 from shelfcam.errors import Conflict
-from shelfcam.references import mark_empty
-from shelfcam.store import FrameStore
+from shelfcam.frames.store import FrameStore
 
 log = logging.getLogger(__name__)
 
@@ -60,5 +61,5 @@ async def ensure_login(conn: Conn) -> Login:
     if await admin_queries.password_hash(conn, DEMO_USER) is not None:
         return Login(DEMO_USER, None)
     password = secrets.token_urlsafe(PASSWORD_BYTES)
-    await admin.set_password(conn, DEMO_USER, password)
+    await admins.set_password(conn, DEMO_USER, password)
     return Login(DEMO_USER, password)

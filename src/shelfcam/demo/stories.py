@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shelfcam.polygons import Polygon
 from shelfcam.sim.scenes import SCENARIOS, ScenarioSpec, render_spec
 from shelfcam.sim.timeline import Timeline
+from shelfcam.vision.polygons import Polygon
 
 TAIL_S = 10.0
 """Stable view after the last step (a change is judged once it has persisted ~6 s)."""

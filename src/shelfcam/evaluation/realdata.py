@@ -21,7 +21,7 @@ from typing import Any
 from shelfcam.errors import InvalidInput
 from shelfcam.evaluation.expectations import Expectation
 from shelfcam.evaluation.suites import Case, real_data_dir
-from shelfcam.polygons import Polygon
+from shelfcam.vision.polygons import Polygon
 
 MAKE_CASES = "make_cases.py"
 BUILD_LIMIT_S = 600

@@ -19,11 +19,11 @@ from shelfcam.config import Settings, load_settings
 from shelfcam.db import evaluation as queries
 from shelfcam.db.connect import connection
 from shelfcam.db.migrate import migrate
+from shelfcam.devices.references import mark_empty
 from shelfcam.evaluation.expectations import Recorded, Verdict, judge
 from shelfcam.evaluation.matching import Found, ScenarioResult, match
 from shelfcam.evaluation.suites import Case
-from shelfcam.references import mark_empty
-from shelfcam.store import FrameStore
+from shelfcam.frames.store import FrameStore
 from shelfcam.web.server import serving_in_background
 
 log = logging.getLogger(__name__)

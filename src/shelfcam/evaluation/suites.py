@@ -12,7 +12,7 @@ from pathlib import Path
 from shelfcam.errors import InvalidInput
 from shelfcam.evaluation.expectations import Expectation
 from shelfcam.evaluation.matching import Expected
-from shelfcam.polygons import FULL_FRAME, Polygon
+from shelfcam.vision.polygons import FULL_FRAME, Polygon
 
 TAIL_S = 10.0
 """After the last labelled frame the view stays as it is (a camera keeps sending)."""

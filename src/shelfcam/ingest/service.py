@@ -32,20 +32,20 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from shelfcam import queue
+from shelfcam.analysis import jobqueue
 from shelfcam.config import Settings
 from shelfcam.db import captures as capture_queries
 from shelfcam.db import retention as retention_queries
 from shelfcam.db.connect import translate_errors, translate_errors_async
 from shelfcam.db.types import Conn, Pool, Row
 from shelfcam.errors import InsufficientStorage, RateLimited, ShelfcamError
+from shelfcam.frames.store import FrameStore
 from shelfcam.ingest.auth import DeviceAuth
 from shelfcam.ingest.directives import Directive, directive
 from shelfcam.ingest.jpeg import JpegInfo
 from shelfcam.ingest.metadata import FrameMeta
 from shelfcam.ingest.ratelimit import RateLimiter
 from shelfcam.ingest.wakeup import QueueWaker
-from shelfcam.store import FrameStore
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class Ingestor:
         self._guard_kicked = -GUARD_KICK_EVERY_S
         self.guard_kick: asyncio.Task[bool] | None = None
         """The latest background request for a disk-guard pass (tests await it)."""
-        self.waker = QueueWaker(pool, queue.ANALYSIS_QUEUE)
+        self.waker = QueueWaker(pool, jobqueue.ANALYSIS_QUEUE)
 
     def admit(self, device_id: str) -> None:
         """Refuse early (before reading the body) on rate limit or a full disk."""
@@ -147,7 +147,7 @@ class Ingestor:
         try:
             async with self.pool.connection() as conn:
                 queued = await retention_queries.defer_disk_guard(
-                    conn, queue.MAINTENANCE_QUEUE, queue.DISK_GUARD_TASK
+                    conn, jobqueue.MAINTENANCE_QUEUE, jobqueue.DISK_GUARD_TASK
                 )
         except psycopg.Error as err:
             log.warning("action=disk_guard_kick_failed error=%s", type(err).__name__)
@@ -219,8 +219,8 @@ class Ingestor:
                 return await self._duplicate(conn, frame.device_id, existing, frame.received_at)
         row = await capture_queries.insert_and_enqueue(
             conn,
-            queue=queue.ANALYSIS_QUEUE,
-            task=queue.ANALYZE_TASK,
+            queue=jobqueue.ANALYSIS_QUEUE,
+            task=jobqueue.ANALYZE_TASK,
             capture_id=frame.capture_id,
             device_id=frame.device_id,
             received_at=frame.received_at,

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from shelfcam.db import retention as queries
 from shelfcam.db.types import Conn
 from shelfcam.errors import InvalidInput
+from shelfcam.frames.store import Area, FrameStore, Removed, StoredFile
 from shelfcam.retention.pace import Pacer
 from shelfcam.retention.plan import (
     CaptureOwner,
@@ -33,7 +34,6 @@ from shelfcam.retention.plan import (
     plan,
 )
 from shelfcam.retention.summary import Summary
-from shelfcam.store import Area, FrameStore, Removed, StoredFile
 
 log = logging.getLogger(__name__)
 

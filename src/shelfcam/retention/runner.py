@@ -20,11 +20,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from shelfcam import logs
+from shelfcam.analysis.jobqueue import ANALYSIS_QUEUE
 from shelfcam.config import Settings
 from shelfcam.db import retention as queries
 from shelfcam.db.types import Conn, Pool, Row
 from shelfcam.errors import Conflict
-from shelfcam.queue import ANALYSIS_QUEUE
+from shelfcam.frames.store import Area, FrameStore
 from shelfcam.retention.files import Deleter, sweep_orphans
 from shelfcam.retention.pace import Pacer
 from shelfcam.retention.plan import (
@@ -43,7 +44,6 @@ from shelfcam.retention.plan import (
     plan,
 )
 from shelfcam.retention.summary import GuardReport, Scope, Summary
-from shelfcam.store import Area, FrameStore
 
 log = logging.getLogger(__name__)
 

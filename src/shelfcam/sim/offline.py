@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from shelfcam.analysis.pipeline import decide
 from shelfcam.engine import EngineConfig, EngineState, EventEnd, EventOut
-from shelfcam.pipeline import decide
 from shelfcam.vision import Frame, Rois, frame_from_jpeg
 from shelfcam.vision.scores import FrameScores
 

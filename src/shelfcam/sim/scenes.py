@@ -22,13 +22,7 @@ import numpy as np
 import simplejpeg
 
 from shelfcam.errors import InvalidInput
-from shelfcam.sim.render import (
-    INTERACTION_ROI,
-    INVENTORY_ROI,
-    CameraState,
-    build_scene,
-    render,
-)
+from shelfcam.sim.render import INTERACTION_ROI, INVENTORY_ROI, CameraState, build_scene, render
 from shelfcam.sim.timeline import JsonDict, Timeline
 
 SCHEMA = "shelfcam.sim.labels/1"

@@ -8,8 +8,8 @@ Typical use, once per incoming JPEG::
     prev = cur
 
 See docs/vision.md for every score's scale and suggested thresholds. ROI polygons are
-`shelfcam.polygons.Polygon` values (re-exported here with `FULL_FRAME`); validate user input
-with `shelfcam.polygons.parse` / ``validate``.
+`shelfcam.vision.polygons.Polygon` values (re-exported here with `FULL_FRAME`); validate user input
+with `shelfcam.vision.polygons.parse` / ``validate``.
 """
 
 from shelfcam.vision.decode import decode_gray, decode_rgb, encode_jpeg
@@ -19,14 +19,7 @@ from shelfcam.vision.health import Shift, obstruction, scene_shift, sharpness
 from shelfcam.vision.lighting import LightingResult, lighting_change
 from shelfcam.vision.motion import MotionResult, motion_scores
 from shelfcam.vision.overlay import blur_outside, draw_regions
-from shelfcam.vision.roi import (
-    FULL_FRAME,
-    Polygon,
-    Region,
-    RoiMask,
-    Rois,
-    roi_mask,
-)
+from shelfcam.vision.roi import FULL_FRAME, Polygon, Region, RoiMask, Rois, roi_mask
 from shelfcam.vision.scores import FrameScores, analyze
 
 __all__ = [

@@ -20,12 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shelfcam.vision.brightness import (
-    LIGHT_RELATIVE,
-    LIGHT_STEP,
-    brightness_change,
-    brightness_in,
-)
+from shelfcam.vision.brightness import LIGHT_RELATIVE, LIGHT_STEP, brightness_change, brightness_in
 from shelfcam.vision.delta import StructureMap, structure_map
 from shelfcam.vision.frame import Frame
 from shelfcam.vision.roi import RoiMask

@@ -1,6 +1,6 @@
 """Regions of interest: normalised polygons, their raster masks, and changed-region boxes.
 
-A polygon (`shelfcam.polygons.Polygon`, validated by `shelfcam.polygons.validate` / ``parse``)
+A polygon (`shelfcam.vision.polygons.Polygon`, validated by `polygons.validate` / ``parse``)
 is a tuple of ``(x, y)`` points in normalised image coordinates (0..1, origin top left), so a
 ROI survives a change of camera resolution; `FULL_FRAME` is the whole view, the default of both
 ROIs. Masks are rasterised per analysis resolution and cached (bounded LRU keyed on the
@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from shelfcam.polygons import FULL_FRAME, Point, Polygon
+from shelfcam.vision.polygons import FULL_FRAME, Point, Polygon
 
 __all__ = [
     "FULL_FRAME",

@@ -10,12 +10,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from shelfcam import __version__
+from shelfcam.analysis.tasks import running_worker
 from shelfcam.config import Settings
 from shelfcam.db.connect import open_pool
+from shelfcam.frames.store import FrameStore
 from shelfcam.ingest.service import Ingestor
 from shelfcam.metrics import Metrics
-from shelfcam.store import FrameStore
-from shelfcam.tasks import running_worker
 from shelfcam.web import errors, health, ingest, ui
 from shelfcam.web.context import AppContext
 

@@ -20,7 +20,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from shelfcam import admin
+from shelfcam.accounts import admins
 from shelfcam.errors import Forbidden, Unauthorized
 from shelfcam.web.context import AppContext, get_context
 from shelfcam.web.errors import error_body
@@ -79,17 +79,17 @@ def client_address(request: Request) -> str:
 
 async def optional_session(
     request: Request, context: Annotated[AppContext, Depends(get_context)]
-) -> admin.Session | None:
+) -> admins.Session | None:
     session_id = request.cookies.get(SESSION_COOKIE)
     if not session_id:
         return None
     async with context.require_pool().connection() as conn:
-        return await admin.session_for(conn, session_id)
+        return await admins.session_for(conn, session_id)
 
 
 async def require_page_session(
-    request: Request, session: Annotated[admin.Session | None, Depends(optional_session)]
-) -> admin.Session:
+    request: Request, session: Annotated[admins.Session | None, Depends(optional_session)]
+) -> admins.Session:
     if session is None:
         url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(safe_next(url))
@@ -97,8 +97,8 @@ async def require_page_session(
 
 
 async def require_csrf(
-    request: Request, session: Annotated[admin.Session, Depends(require_page_session)]
-) -> admin.Session:
+    request: Request, session: Annotated[admins.Session, Depends(require_page_session)]
+) -> admins.Session:
     """The session, if the request carries its CSRF token; else 403."""
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
@@ -118,14 +118,14 @@ async def require_api_principal(
     """An admin token (Authorization: Bearer) or a session cookie; else 401 JSON."""
     async with context.require_pool().connection() as conn:
         if bearer is not None:
-            name = await admin.token_owner(conn, bearer.credentials)
+            name = await admins.token_owner(conn, bearer.credentials)
             if name is not None:
                 return Principal("token", name)
             raise Unauthorized(
                 "the admin token is not valid", headers={"WWW-Authenticate": "Bearer"}
             )
         if session_id:
-            session = await admin.session_for(conn, session_id)
+            session = await admins.session_for(conn, session_id)
             if session is not None:
                 return Principal("session", session.username)
     raise Unauthorized(
@@ -145,13 +145,13 @@ async def require_api_writer(
     another site's form); else 401 or 403."""
     async with context.require_pool().connection() as conn:
         if bearer is not None:
-            name = await admin.token_owner(conn, bearer.credentials)
+            name = await admins.token_owner(conn, bearer.credentials)
             if name is not None:
                 return Principal("token", name)
             raise Unauthorized(
                 "the admin token is not valid", headers={"WWW-Authenticate": "Bearer"}
             )
-        session = await admin.session_for(conn, session_id) if session_id else None
+        session = await admins.session_for(conn, session_id) if session_id else None
     if session is None:
         raise Unauthorized(
             "log in or send an admin token (Authorization: Bearer ...)",

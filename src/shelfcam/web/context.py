@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from shelfcam.analysis.tasks import WorkerRunner
 from shelfcam.config import Settings
 from shelfcam.db.types import Pool
+from shelfcam.frames.store import FrameStore
 from shelfcam.ingest.service import Ingestor
 from shelfcam.metrics import Metrics
-from shelfcam.store import FrameStore
-from shelfcam.tasks import WorkerRunner
-from shelfcam.tuning_data import RescoreCache
+from shelfcam.tuning.evidence import RescoreCache
 
 
 @dataclass

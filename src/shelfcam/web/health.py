@@ -20,10 +20,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from psycopg_pool import PoolTimeout
 
+from shelfcam.analysis.tasks import WorkerRunner
 from shelfcam.db import jobs
 from shelfcam.db.connect import RETRY_AFTER_S
 from shelfcam.metrics import PROMETHEUS_CONTENT_TYPE
-from shelfcam.tasks import WorkerRunner
 from shelfcam.web.context import AppContext, get_context
 
 router = APIRouter(tags=["health"])

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from shelfcam import events
+from shelfcam.activity import timeline
 from shelfcam.engine.config import Thresholds
 
 ImageRole = Literal["pre", "post", "during", "annotated", "thumb"]
@@ -80,7 +80,7 @@ def image_url(event_id: uuid.UUID, role: str) -> str:
     return f"/images/{event_id}/{role}"
 
 
-def event_out(event: events.Event) -> EventOut:
+def event_out(event: timeline.Event) -> EventOut:
     images = [
         EventImageOut(
             role=image.role,

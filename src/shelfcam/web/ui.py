@@ -5,37 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from shelfcam.web import (
-    api,
-    api_devices,
-    api_stats,
-    auth,
-    chart_pages,
-    device_pages,
-    images,
-    login,
-    pages,
-    roi_pages,
-    token_pages,
-    tuning_pages,
-)
+from shelfcam.web import api, auth, pages
 from shelfcam.web.templating import build_templates
 
 # Every router of the admin UI and its API (the tests walk these to check each route).
-ROUTERS = (
-    login.router,
-    pages.router,
-    device_pages.router,
-    roi_pages.router,
-    tuning_pages.router,
-    chart_pages.router,
-    token_pages.router,
-    api.router,
-    api_devices.router,
-    api_stats.router,
-    images.router,
-    roi_pages.image_router,
-)
+ROUTERS = (*pages.ROUTERS, *api.ROUTERS, pages.roi.image_router)
 
 
 def install(app: FastAPI) -> None:

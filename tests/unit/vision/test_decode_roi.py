@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 import simplejpeg
 
-from shelfcam import polygons
 from shelfcam.errors import InvalidInput
 from shelfcam.ingest.jpeg import check_jpeg
-from shelfcam.vision import FULL_FRAME, Polygon, Region, decode_gray, roi_mask
+from shelfcam.vision import FULL_FRAME, Polygon, Region, decode_gray, polygons, roi_mask
 
 
 def _jpeg(w: int, h: int) -> bytes:
@@ -61,7 +60,7 @@ def test_roi_mask_area_matches_polygon(poly: Polygon, fraction: float) -> None:
 
 
 def test_masks_take_the_shared_validated_polygons() -> None:
-    # ROIs come from shelfcam.polygons (the CLI and database form); vision rasterises them.
+    # ROIs come from shelfcam.vision.polygons (the CLI and database form); vision rasterises them.
     poly: Polygon = polygons.parse("0,0 0.5,0 0.5,1 0,1")
     assert roi_mask(160, 120, poly).fraction == pytest.approx(0.5, abs=0.02)
     assert roi_mask(160, 120, polygons.validate(list(FULL_FRAME))).area == 160 * 120

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from shelfcam import devices, events
+from shelfcam import devices
+from shelfcam.activity import timeline
 from shelfcam.devices import DEVICE_ID_PATTERN
 from shelfcam.web.auth import Principal, require_api_principal
 from shelfcam.web.context import AppContext, get_context
@@ -69,11 +70,11 @@ async def list_events(
             pattern=CURSOR_PATTERN,
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=events.MAX_PAGE)] = events.DEFAULT_PAGE,
+    limit: Annotated[int, Query(ge=1, le=timeline.MAX_PAGE)] = timeline.DEFAULT_PAGE,
 ) -> EventPageOut:
-    filters = events.EventFilter(device, type, _aware(since), _aware(until))
+    filters = timeline.EventFilter(device, type, _aware(since), _aware(until))
     async with context.require_pool().connection() as conn:
-        page = await events.list_events(conn, context.store, filters, cursor=cursor, limit=limit)
+        page = await timeline.list_events(conn, context.store, filters, cursor=cursor, limit=limit)
     return EventPageOut(events=[event_out(e) for e in page.events], next_cursor=page.next_cursor)
 
 
@@ -84,7 +85,7 @@ async def list_events(
 )
 async def get_event(context: Context, event_id: uuid.UUID) -> EventOut:
     async with context.require_pool().connection() as conn:
-        event = await events.get_event(conn, context.store, event_id)
+        event = await timeline.get_event(conn, context.store, event_id)
     return event_out(event)
 
 

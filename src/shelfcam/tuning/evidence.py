@@ -1,6 +1,6 @@
 """The evidence the tuning page and its API judge thresholds on, gathered from the database
 and the frame store: recent per-frame scores, recent events, and those events' retained
-pre/post frames rescored under the device's current ROIs (``shelfcam.tuning.rescore``).
+pre/post frames rescored under the device's current ROIs (``shelfcam.tuning.judge.rescore``).
 
 Rescoring decodes two JPEGs per event, so it runs in a worker thread and its results are
 kept per (event, roi_version) in a small cache: a preview asked for on every keystroke
@@ -16,13 +16,14 @@ from typing import Any
 
 import anyio.to_thread
 
-from shelfcam import devices, polygons, tuning
+from shelfcam import devices
 from shelfcam.db import tuning as queries
 from shelfcam.db.types import Conn
 from shelfcam.engine.config import Thresholds
 from shelfcam.errors import InvalidInput
-from shelfcam.store import FrameStore
-from shelfcam.vision import Rois
+from shelfcam.frames.store import FrameStore
+from shelfcam.tuning import judge
+from shelfcam.vision import Rois, polygons
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class Evidence:
     current: Thresholds
     overrides: dict[str, Any]
     frames: list[dict[str, Any]]
-    events: list[tuning.RecentEvent]
+    events: list[judge.RecentEvent]
 
 
 def _rescore_files(
@@ -69,7 +70,7 @@ def _rescore_files(
     found: dict[str, dict[str, float | None] | None] = {}
     for event_id, pre_uri, post_uri in jobs:
         try:
-            found[event_id] = tuning.rescore(store.read(pre_uri), store.read(post_uri), rois)
+            found[event_id] = judge.rescore(store.read(pre_uri), store.read(post_uri), rois)
         except (FileNotFoundError, InvalidInput) as err:
             log.debug("action=rescore_skipped event=%s reason=%s", event_id, type(err).__name__)
             found[event_id] = None
@@ -114,7 +115,7 @@ async def gather(
             cache.put((event_id, version), value)
         rescored.update(fresh)
     recent = [
-        tuning.RecentEvent(
+        judge.RecentEvent(
             event_id=str(row["event_id"]),
             event_type=row["event_type"],
             started_at=row["started_at"],

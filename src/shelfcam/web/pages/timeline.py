@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from shelfcam import admin, events, explain
+from shelfcam.accounts import admins
+from shelfcam.activity import explain, timeline
 from shelfcam.devices import DEVICE_ID_PATTERN
 from shelfcam.errors import InvalidInput, NotFound
 from shelfcam.web.auth import require_page_session
@@ -25,7 +26,7 @@ FRAME_ROLES = ("pre", "during", "post")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Context = Annotated[AppContext, Depends(get_context)]
-PageSession = Annotated[admin.Session, Depends(require_page_session)]
+PageSession = Annotated[admins.Session, Depends(require_page_session)]
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class TimelineQuery:
         }
         return urlencode({k: v for k, v in values.items() if v})
 
-    def to_filter(self) -> events.EventFilter:
+    def to_filter(self) -> timeline.EventFilter:
         def day(text: str, what: str) -> datetime | None:
             if not text:
                 return None
@@ -64,9 +65,9 @@ class TimelineQuery:
             raise InvalidInput("camera must be a device name such as pantry")
         since = day(self.date_from, "from")
         until = day(self.date_to, "to")
-        if self.type and self.type not in events.EVENT_TYPES:
-            raise InvalidInput(f"type must be one of {', '.join(events.EVENT_TYPES)}")
-        return events.EventFilter(
+        if self.type and self.type not in timeline.EVENT_TYPES:
+            raise InvalidInput(f"type must be one of {', '.join(timeline.EVENT_TYPES)}")
+        return timeline.EventFilter(
             device_id=self.device or None,
             event_type=self.type or None,
             since=since,
@@ -95,21 +96,21 @@ def _poll_params(query: TimelineQuery, after: datetime) -> str:
 
 
 @router.get("/")
-async def timeline(
+async def timeline_page(
     request: Request,
     context: Context,
     session: PageSession,
     query: Filters,
     cursor: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
-    page_events: list[events.Event] = []
+    page_events: list[timeline.Event] = []
     next_cursor: str | None = None
     error: str | None = None
     async with context.require_pool().connection() as conn:
-        devices = await events.device_ids(conn)
-        mark = await events.watermark(conn) or _EPOCH
+        devices = await timeline.device_ids(conn)
+        mark = await timeline.watermark(conn) or _EPOCH
         try:
-            page = await events.list_events(
+            page = await timeline.list_events(
                 conn, context.store, query.to_filter(), cursor=cursor or None, limit=PAGE_SIZE
             )
             page_events, next_cursor = page.events, page.next_cursor
@@ -122,7 +123,7 @@ async def timeline(
         "next_cursor": next_cursor,
         "query": query,
         "devices": devices,
-        "event_types": events.EVENT_TYPES,
+        "event_types": timeline.EVENT_TYPES,
         "error": error,
         "older_page": bool(cursor),
         "poll_seconds": poll_seconds if not cursor and error is None else 0,
@@ -141,7 +142,7 @@ async def timeline_more(
 ) -> Response:
     """The next rows of the timeline (infinite scroll), ending with the next loader."""
     async with context.require_pool().connection() as conn:
-        page = await events.list_events(
+        page = await timeline.list_events(
             conn, context.store, query.to_filter(), cursor=cursor, limit=PAGE_SIZE
         )
     values = {"events": page.events, "next_cursor": page.next_cursor, "query": query}
@@ -160,7 +161,7 @@ async def timeline_new(
     if after.tzinfo is None:
         after = after.replace(tzinfo=UTC)
     async with context.require_pool().connection() as conn:
-        new = await events.events_since(conn, context.store, query.to_filter(), after)
+        new = await timeline.events_since(conn, context.store, query.to_filter(), after)
     mark = max((e.created_at for e in new), default=after)
     values = {
         "events": new,
@@ -176,7 +177,7 @@ async def event_page(
 ) -> Response:
     try:
         async with context.require_pool().connection() as conn:
-            event = await events.get_event(conn, context.store, event_id)
+            event = await timeline.get_event(conn, context.store, event_id)
     except NotFound as err:
         values = {"session": session, "title": "Event not found", "message": err.detail}
         return render(request, "error.html", values, status_code=404)

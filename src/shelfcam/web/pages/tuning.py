@@ -17,21 +17,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from shelfcam import admin, devices, tuning, tuning_data
+from shelfcam import devices
+from shelfcam.accounts import admins
 from shelfcam.engine.config import Thresholds
 from shelfcam.errors import InvalidInput, NotFound
-from shelfcam.web import svgcharts
+from shelfcam.tuning import evidence, judge
+from shelfcam.web import svg
 from shelfcam.web.auth import require_csrf, require_page_session
 from shelfcam.web.context import AppContext, get_context
-from shelfcam.web.device_pages import not_found_page
+from shelfcam.web.pages.devices import not_found_page
 from shelfcam.web.templating import render
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 Context = Annotated[AppContext, Depends(get_context)]
-PageSession = Annotated[admin.Session, Depends(require_page_session)]
-PostSession = Annotated[admin.Session, Depends(require_csrf)]
+PageSession = Annotated[admins.Session, Depends(require_page_session)]
+PostSession = Annotated[admins.Session, Depends(require_csrf)]
 Frames = Annotated[int, Query(ge=100, le=20_000)]
 
 
@@ -94,7 +96,7 @@ def parse_overrides(raw: Mapping[str, str]) -> dict[str, float | int]:
 def _rows(current: Thresholds, raw: Mapping[str, str]) -> list[Row]:
     defaults = Thresholds()
     docs = threshold_docs()
-    charted = {rule.threshold for rule in tuning.RULES}
+    charted = {rule.threshold for rule in judge.RULES}
     return [
         Row(
             name=name,
@@ -110,42 +112,42 @@ def _rows(current: Thresholds, raw: Mapping[str, str]) -> list[Row]:
 
 
 def _charts(
-    evidence: tuning_data.Evidence, proposed: Thresholds
-) -> list[tuple[tuning.Histogram, svgcharts.Chart]]:
+    seen: evidence.Evidence, proposed: Thresholds
+) -> list[tuple[judge.Histogram, svg.Chart]]:
     found = []
-    for rule in tuning.RULES:
+    for rule in judge.RULES:
         marks = []
-        for event in evidence.events:
+        for event in seen.events:
             value = event.scores.get(rule.event_score)
             if rule.score == "inventory_delta" and event.rescored:
                 value = event.rescored.get("inventory_delta", value)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 marks.append((float(value), event.event_type))
-        h = tuning.histogram(
+        h = judge.histogram(
             rule,
-            tuning.frame_values(evidence.frames, rule.score),
-            float(getattr(evidence.current, rule.threshold)),
+            judge.frame_values(seen.frames, rule.score),
+            float(getattr(seen.current, rule.threshold)),
             float(getattr(proposed, rule.threshold)),
             marks,
         )
-        found.append((h, svgcharts.histogram_chart(h)))
+        found.append((h, svg.histogram_chart(h)))
     return found
 
 
 async def _page(
     request: Request,
     context: AppContext,
-    session: admin.Session,
+    session: admins.Session,
     device_id: str,
     *,
-    frames: int = tuning_data.FRAMES,
+    frames: int = evidence.FRAMES,
     form: Mapping[str, Any] | None = None,
     message: str | None = None,
     block: str | None = None,
 ) -> Response:
     try:
         async with context.require_pool().connection() as conn:
-            evidence = await tuning_data.gather(
+            found = await evidence.gather(
                 conn, context.store, device_id, context.rescore_cache, frames=frames
             )
     except NotFound as err:
@@ -155,23 +157,23 @@ async def _page(
         return render(request, "error.html", problem, status_code=400)
     error: str | None = None
     if form is None:
-        raw = {k: str(v) for k, v in evidence.overrides.items()}
-        proposed = evidence.current
+        raw = {k: str(v) for k, v in found.overrides.items()}
+        proposed = found.current
     else:
         raw = raw_fields(form)
         try:
             proposed = Thresholds.from_overrides(parse_overrides(raw))
         except InvalidInput as err:
-            error, proposed = err.detail, evidence.current
-    preview = tuning.preview(evidence.events, evidence.frames, evidence.current, proposed)
+            error, proposed = err.detail, found.current
+    preview = judge.preview(found.events, found.frames, found.current, proposed)
     values: dict[str, Any] = {
         "session": session,
-        "device": evidence.device,
-        "rows": _rows(evidence.current, raw),
-        "charts": _charts(evidence, proposed),
+        "device": found.device,
+        "rows": _rows(found.current, raw),
+        "charts": _charts(found, proposed),
         "preview": preview,
         "frames": frames,
-        "frames_found": len(evidence.frames),
+        "frames_found": len(found.frames),
         "message": message,
         "error": error,
     }
@@ -187,7 +189,7 @@ async def tuning_page(
     context: Context,
     session: PageSession,
     device_id: str,
-    frames: Frames = tuning_data.FRAMES,
+    frames: Frames = evidence.FRAMES,
     saved: Annotated[int | None, Query(ge=1)] = None,
     unchanged: Annotated[int, Query(ge=0, le=1)] = 0,
 ) -> Response:
@@ -205,7 +207,7 @@ async def tuning_preview(
     context: Context,
     session: PostSession,
     device_id: str,
-    frames: Frames = tuning_data.FRAMES,
+    frames: Frames = evidence.FRAMES,
 ) -> Response:
     form = await request.form()
     block = "results" if request.headers.get("HX-Request") else None

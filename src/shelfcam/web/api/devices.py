@@ -10,11 +10,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
-from shelfcam import device_status, devices, polygons, references, tuning, tuning_data
-from shelfcam.web.api import DEVICE_ID_REGEX, UNAUTHORIZED
+from shelfcam import devices
+from shelfcam.devices import overview, references
+from shelfcam.tuning import evidence, judge
+from shelfcam.vision import polygons
+from shelfcam.web.api.events import DEVICE_ID_REGEX, UNAUTHORIZED
 from shelfcam.web.auth import Principal, require_api_principal, require_api_writer
 from shelfcam.web.context import AppContext, get_context
-from shelfcam.web.device_pages import forget_tokens
+from shelfcam.web.pages.devices import forget_tokens
 from shelfcam.web.schemas import (
     ConfigIn,
     CrossingOut,
@@ -53,7 +56,7 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def detail_out(status: device_status.DeviceStatus) -> DeviceDetailOut:
+def detail_out(status: overview.DeviceStatus) -> DeviceDetailOut:
     h = status.health
     return DeviceDetailOut(
         **DeviceOut.model_validate(status.device).model_dump(),
@@ -85,7 +88,7 @@ def detail_out(status: device_status.DeviceStatus) -> DeviceDetailOut:
 )
 async def get_device(context: Context, auth: Reader, device_id: DeviceId) -> DeviceDetailOut:
     async with context.require_pool().connection() as conn:
-        status = await device_status.status_of(conn, device_id, datetime.now(UTC))
+        status = await overview.status_of(conn, device_id, datetime.now(UTC))
     return detail_out(status)
 
 
@@ -172,7 +175,7 @@ async def revoke(context: Context, auth: Writer, device_id: DeviceId) -> DeviceO
 async def request_snapshot(context: Context, auth: Writer, device_id: DeviceId) -> SnapshotOut:
     async with context.require_pool().connection() as conn:
         await devices.request_snapshot(conn, device_id)
-        status = await device_status.status_of(conn, device_id, datetime.now(UTC))
+        status = await overview.status_of(conn, device_id, datetime.now(UTC))
     log.info("action=snapshot_requested device=%s by=%s", device_id, auth.name)
     return SnapshotOut(device_id=device_id, snapshot_requested_at=status.snapshot_requested_at)
 
@@ -189,7 +192,7 @@ async def mark_empty(context: Context, auth: Writer, device_id: DeviceId) -> Mar
     return MarkEmptyOut(device_id=device_id, source=source)
 
 
-def preview_out(preview: tuning.Preview) -> PreviewOut:
+def preview_out(preview: judge.Preview) -> PreviewOut:
     return PreviewOut(
         current={k: float(v) for k, v in preview.current.to_dict().items()},
         proposed={k: float(v) for k, v in preview.proposed.to_dict().items()},
@@ -241,7 +244,7 @@ def preview_out(preview: tuning.Preview) -> PreviewOut:
 async def tuning_preview(
     context: Context, auth: Writer, device_id: DeviceId, body: PreviewIn
 ) -> PreviewOut:
-    proposed = tuning_data.proposed_thresholds(body.thresholds)
+    proposed = evidence.proposed_thresholds(body.thresholds)
     async with context.require_pool().connection() as conn:
-        evidence = await tuning_data.gather(conn, context.store, device_id, context.rescore_cache)
-    return preview_out(tuning.preview(evidence.events, evidence.frames, evidence.current, proposed))
+        found = await evidence.gather(conn, context.store, device_id, context.rescore_cache)
+    return preview_out(judge.preview(found.events, found.frames, found.current, proposed))

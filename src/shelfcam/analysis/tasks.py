@@ -25,18 +25,18 @@ from datetime import UTC, datetime
 import procrastinate
 from procrastinate.worker import Worker
 
-from shelfcam import queue
+from shelfcam.analysis import jobqueue
+from shelfcam.analysis.worker import Analyzer, TransientError, process_with_retry_semantics
 from shelfcam.config import Settings
 from shelfcam.db import jobs
 from shelfcam.db.connect import open_pool
 from shelfcam.db.types import Pool
+from shelfcam.frames.store import FrameStore
 from shelfcam.metrics import Metrics
 from shelfcam.retention.runner import Retention, RetentionBusy
 from shelfcam.retention.summary import Scope
 from shelfcam.runtime import settle_heap
-from shelfcam.store import FrameStore
 from shelfcam.supervisor import PartStatus, Supervised
-from shelfcam.worker import Analyzer, TransientError, process_with_retry_semantics
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,12 @@ STALLED_AFTER_S = 30.0
 def build_queue(analyzer: Analyzer, retention: Retention | None = None) -> procrastinate.App:
     """The procrastinate app with shelfcam's tasks bound to this process's analyzer (and
     retention, by default one on the analyzer's settings, pool and store)."""
-    app = queue.build_app()
+    app = jobqueue.build_app()
     keeper = retention or Retention(analyzer.settings, analyzer.pool, analyzer.store)
 
     @app.task(
-        name=queue.ANALYZE_TASK,
-        queue=queue.ANALYSIS_QUEUE,
+        name=jobqueue.ANALYZE_TASK,
+        queue=jobqueue.ANALYSIS_QUEUE,
         retry=procrastinate.RetryStrategy(
             max_attempts=20, wait=1, linear_wait=1, retry_exceptions={TransientError}
         ),
@@ -63,7 +63,7 @@ def build_queue(analyzer: Analyzer, retention: Retention | None = None) -> procr
 
     @app.periodic(cron="* * * * * */15", periodic_id="retry-stalled")
     @app.task(
-        name=RETRY_STALLED_TASK, queue=queue.MAINTENANCE_QUEUE, queueing_lock=RETRY_STALLED_TASK
+        name=RETRY_STALLED_TASK, queue=jobqueue.MAINTENANCE_QUEUE, queueing_lock=RETRY_STALLED_TASK
     )
     async def retry_stalled_jobs(timestamp: int) -> None:
         """Jobs of workers that stopped sending heartbeats (killed, machine lost) go back
@@ -83,9 +83,9 @@ def build_queue(analyzer: Analyzer, retention: Retention | None = None) -> procr
 
     @app.periodic(cron=f"0 {analyzer.settings.retention_hour} * * *", periodic_id="nightly")
     @app.task(
-        name=queue.RETENTION_TASK,
-        queue=queue.MAINTENANCE_QUEUE,
-        queueing_lock=queue.RETENTION_TASK,
+        name=jobqueue.RETENTION_TASK,
+        queue=jobqueue.MAINTENANCE_QUEUE,
+        queueing_lock=jobqueue.RETENTION_TASK,
         retry=procrastinate.RetryStrategy(max_attempts=3, wait=300),
     )
     async def retention_run(timestamp: int) -> None:
@@ -94,9 +94,9 @@ def build_queue(analyzer: Analyzer, retention: Retention | None = None) -> procr
 
     @app.periodic(cron="*/5 * * * *", periodic_id="sweep")
     @app.task(
-        name=queue.RETENTION_SWEEP_TASK,
-        queue=queue.MAINTENANCE_QUEUE,
-        queueing_lock=queue.RETENTION_SWEEP_TASK,
+        name=jobqueue.RETENTION_SWEEP_TASK,
+        queue=jobqueue.MAINTENANCE_QUEUE,
+        queueing_lock=jobqueue.RETENTION_SWEEP_TASK,
     )
     async def retention_sweep(timestamp: int) -> None:
         """Staging and debug frames nobody needs, between nightly runs."""
@@ -104,9 +104,9 @@ def build_queue(analyzer: Analyzer, retention: Retention | None = None) -> procr
 
     @app.periodic(cron="* * * * *", periodic_id="disk-guard")
     @app.task(
-        name=queue.DISK_GUARD_TASK,
-        queue=queue.MAINTENANCE_QUEUE,
-        queueing_lock=queue.DISK_GUARD_TASK,
+        name=jobqueue.DISK_GUARD_TASK,
+        queue=jobqueue.MAINTENANCE_QUEUE,
+        queueing_lock=jobqueue.DISK_GUARD_TASK,
     )
     async def disk_guard(timestamp: int = 0) -> None:
         """Free space above SHELFCAM_DISK_GUARD_FREE_MB (also queued by ingest)."""
@@ -148,7 +148,7 @@ class WorkerRunner:
             log.info("action=jobs_requeued jobs=%d workers=%s", requeued, dead)
         worker = Worker(
             app=self.app,
-            queues=[queue.ANALYSIS_QUEUE, queue.MAINTENANCE_QUEUE],
+            queues=[jobqueue.ANALYSIS_QUEUE, jobqueue.MAINTENANCE_QUEUE],
             concurrency=self.settings.worker_concurrency,
             fetch_job_polling_interval=0.25,
             delete_jobs="successful",

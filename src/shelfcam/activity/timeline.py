@@ -22,7 +22,7 @@ from shelfcam.db import events as queries
 from shelfcam.db.events import EventFilter
 from shelfcam.db.types import Conn, Row
 from shelfcam.errors import Gone, InvalidInput, NotFound
-from shelfcam.store import EVENT_ROLES, FrameStore
+from shelfcam.frames.store import EVENT_ROLES, FrameStore
 
 log = logging.getLogger(__name__)
 

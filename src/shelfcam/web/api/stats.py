@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from shelfcam import stats
-from shelfcam.web.api import DEVICE_ID_REGEX, UNAUTHORIZED
+from shelfcam.activity import stats
+from shelfcam.web.api.events import DEVICE_ID_REGEX, UNAUTHORIZED
 from shelfcam.web.auth import require_api_principal
 from shelfcam.web.context import AppContext, get_context
 from shelfcam.web.schemas import EventType

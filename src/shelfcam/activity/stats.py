@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from shelfcam.activity.timeline import EVENT_TYPES
 from shelfcam.db import stats as queries
 from shelfcam.db.types import Conn
 from shelfcam.devices import validate_device_id
-from shelfcam.events import EVENT_TYPES
 
 MAX_DAYS = 366
 

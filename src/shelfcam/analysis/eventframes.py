@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import simplejpeg
 
-from shelfcam.polygons import Polygon
 from shelfcam.vision import Region, blur_outside, decode_rgb, draw_regions, encode_jpeg
+from shelfcam.vision.polygons import Polygon
 
 THUMB_WIDTH = 320
 

@@ -14,10 +14,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from shelfcam import polygons
 from shelfcam.db import devices as queries
 from shelfcam.db.types import Conn, Row
 from shelfcam.errors import Conflict, InvalidInput, NotFound
+from shelfcam.vision import polygons
 
 DEVICE_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 # Names that some file systems treat specially; refused so a data dir can move anywhere.

@@ -24,16 +24,17 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from shelfcam import clocks, eventframes, polygons, store
+from shelfcam.analysis import clocks, eventframes
+from shelfcam.analysis.pipeline import decide
 from shelfcam.config import Settings
 from shelfcam.db import analysis as queries
 from shelfcam.db.types import Conn, Pool, Row
 from shelfcam.engine import EngineConfig, EngineState, EventOut, Step, Thresholds
 from shelfcam.errors import InvalidInput
+from shelfcam.frames import store
+from shelfcam.frames.store import EventRole, FrameStore
 from shelfcam.metrics import Metrics
-from shelfcam.pipeline import decide
-from shelfcam.store import EventRole, FrameStore
-from shelfcam.vision import Frame, Rois, frame_from_jpeg
+from shelfcam.vision import Frame, Rois, frame_from_jpeg, polygons
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from shelfcam import events
-from shelfcam.web.api import UNAUTHORIZED
+from shelfcam.activity import timeline
+from shelfcam.web.api.events import UNAUTHORIZED
 from shelfcam.web.auth import require_api_principal
 from shelfcam.web.context import AppContext, get_context
 from shelfcam.web.schemas import ErrorBody, ImageRole
@@ -36,7 +36,7 @@ async def event_image(
     context: Annotated[AppContext, Depends(get_context)], event_id: uuid.UUID, role: ImageRole
 ) -> Response:
     async with context.require_pool().connection() as conn:
-        data = await events.image_bytes(conn, context.store, event_id, role)
+        data = await timeline.image_bytes(conn, context.store, event_id, role)
     return Response(
         data,
         media_type="image/jpeg",

@@ -19,7 +19,7 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from shelfcam import backoff
+from shelfcam.accounts import backoff
 from shelfcam.db import admin as queries
 from shelfcam.db.types import Conn
 from shelfcam.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthorized

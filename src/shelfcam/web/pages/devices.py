@@ -11,7 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from shelfcam import admin, device_status, devices, references
+from shelfcam import devices
+from shelfcam.accounts import admins
+from shelfcam.devices import overview, references
 from shelfcam.errors import NotFound, ShelfcamError
 from shelfcam.web.auth import require_csrf, require_page_session
 from shelfcam.web.context import AppContext, get_context
@@ -21,8 +23,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 Context = Annotated[AppContext, Depends(get_context)]
-PageSession = Annotated[admin.Session, Depends(require_page_session)]
-PostSession = Annotated[admin.Session, Depends(require_csrf)]
+PageSession = Annotated[admins.Session, Depends(require_page_session)]
+PostSession = Annotated[admins.Session, Depends(require_csrf)]
 DeviceName = Annotated[str, Form(max_length=63)]
 
 # What a redirect after a change says (by code, so no text travels in the URL).
@@ -48,7 +50,7 @@ def ingest_url(request: Request) -> str:
 async def _devices_page(
     request: Request,
     context: AppContext,
-    session: admin.Session,
+    session: admins.Session,
     *,
     message: str | None = None,
     error: str | None = None,
@@ -57,7 +59,7 @@ async def _devices_page(
 ) -> Response:
     now = datetime.now(UTC)
     async with context.require_pool().connection() as conn:
-        statuses = await device_status.all_statuses(conn, now)
+        statuses = await overview.all_statuses(conn, now)
     values: dict[str, Any] = {
         "session": session,
         "statuses": statuses,
@@ -108,13 +110,13 @@ async def add_device(
     return render(request, "device_token.html", values)
 
 
-def not_found_page(request: Request, session: admin.Session, err: NotFound) -> Response:
+def not_found_page(request: Request, session: admins.Session, err: NotFound) -> Response:
     values = {"session": session, "title": "Device not found", "message": err.detail}
     return render(request, "error.html", values, status_code=404)
 
 
 async def _confirm(
-    request: Request, context: AppContext, session: admin.Session, name: str, action: str
+    request: Request, context: AppContext, session: admins.Session, name: str, action: str
 ) -> Response:
     try:
         async with context.require_pool().connection() as conn:

@@ -19,7 +19,7 @@ from shelfcam.db import snapshots as queries
 from shelfcam.db.types import Conn
 from shelfcam.devices import validate_device_id
 from shelfcam.errors import Gone, InvalidInput, NotFound
-from shelfcam.store import FrameStore
+from shelfcam.frames.store import FrameStore
 
 log = logging.getLogger(__name__)
 

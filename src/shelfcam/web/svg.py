@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
-from shelfcam import tuning
+from shelfcam.tuning import judge
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def short(value: float) -> str:
     return f"{value:.3g}"
 
 
-def histogram_chart(h: tuning.Histogram, width: float = 320, height: float = 150) -> Chart:
+def histogram_chart(h: judge.Histogram, width: float = 320, height: float = 150) -> Chart:
     """Bars on a log count scale (so a few busy frames still show beside thousands of calm
     ones), the current threshold as a solid line, a proposed one dashed, and recent events'
     recorded scores as marks under the axis."""

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from shelfcam import admin, backoff
+from shelfcam.accounts import admins, backoff
 from shelfcam.errors import TooManyRequests, Unauthorized
 from shelfcam.web.auth import (
     LOGIN_CSRF_COOKIE,
@@ -39,7 +39,7 @@ def _login_page(
     request: Request,
     next_url: str,
     *,
-    username: str = admin.DEFAULT_USER,
+    username: str = admins.DEFAULT_USER,
     error: str | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
@@ -68,7 +68,7 @@ def _login_page(
 @router.get("/login")
 async def login_form(
     request: Request,
-    session: Annotated[admin.Session | None, Depends(optional_session)],
+    session: Annotated[admins.Session | None, Depends(optional_session)],
     next: str | None = None,
 ) -> Response:
     if session is not None:
@@ -82,7 +82,7 @@ async def login_submit(
     context: Annotated[AppContext, Depends(get_context)],
     *,
     username: Annotated[str, Form(max_length=200)] = "",
-    password: Annotated[str, Form(max_length=admin.MAX_PASSWORD_LENGTH)] = "",
+    password: Annotated[str, Form(max_length=admins.MAX_PASSWORD_LENGTH)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
@@ -105,7 +105,7 @@ async def login_submit(
     max_age = timedelta(hours=settings.session_max_age_hours)
     try:
         async with context.require_pool().connection() as conn:
-            new = await admin.login(
+            new = await admins.login(
                 conn,
                 username,
                 password,
@@ -152,11 +152,11 @@ async def login_submit(
 async def logout(
     request: Request,
     context: Annotated[AppContext, Depends(get_context)],
-    session: Annotated[admin.Session, Depends(require_csrf)],
+    session: Annotated[admins.Session, Depends(require_csrf)],
 ) -> Response:
     session_id = request.cookies.get(SESSION_COOKIE, "")
     async with context.require_pool().connection() as conn:
-        await admin.close_session(conn, session_id)
+        await admins.close_session(conn, session_id)
     log.info("action=logout user=%s", session.username)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response, request)

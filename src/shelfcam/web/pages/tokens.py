@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from shelfcam import admin
+from shelfcam.accounts import admins
 from shelfcam.errors import ShelfcamError
 from shelfcam.web.auth import require_csrf, require_page_session
 from shelfcam.web.context import AppContext, get_context
@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 Context = Annotated[AppContext, Depends(get_context)]
-PageSession = Annotated[admin.Session, Depends(require_page_session)]
-PostSession = Annotated[admin.Session, Depends(require_csrf)]
+PageSession = Annotated[admins.Session, Depends(require_page_session)]
+PostSession = Annotated[admins.Session, Depends(require_csrf)]
 
 LIFETIMES = {"": "never", "1d": "1 day", "30d": "30 days", "90d": "90 days", "365d": "1 year"}
 """The form's choices of ``expires_in`` (any `--expires-in` value works from the CLI)."""
@@ -30,7 +30,7 @@ MESSAGES = {"revoked": "The token is revoked: it stops working now.", "already":
 async def _tokens_page(
     request: Request,
     context: AppContext,
-    session: admin.Session,
+    session: admins.Session,
     *,
     message: str | None = None,
     error: str | None = None,
@@ -38,7 +38,7 @@ async def _tokens_page(
     new_name: str = "",
 ) -> Response:
     async with context.require_pool().connection() as conn:
-        tokens = await admin.list_tokens(conn)
+        tokens = await admins.list_tokens(conn)
     values: dict[str, Any] = {
         "session": session,
         "tokens": tokens,
@@ -69,9 +69,9 @@ async def create_token(
     expires_in: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     try:
-        lifetime = admin.parse_lifetime(expires_in) if expires_in else None
+        lifetime = admins.parse_lifetime(expires_in) if expires_in else None
         async with context.require_pool().connection() as conn:
-            new = await admin.create_token(conn, name.strip() or None, expires_in=lifetime)
+            new = await admins.create_token(conn, name.strip() or None, expires_in=lifetime)
     except ShelfcamError as err:
         return await _tokens_page(
             request, context, session, error=err.detail, status_code=err.status, new_name=name
@@ -86,6 +86,6 @@ async def revoke_token(
     context: Context, session: PostSession, name: Annotated[str, Form(max_length=100)] = ""
 ) -> Response:
     async with context.require_pool().connection() as conn:
-        changed = await admin.revoke_token(conn, name)
+        changed = await admins.revoke_token(conn, name)
     log.info("action=admin_token_revoked_in_ui name=%s user=%s", name, session.username)
     return RedirectResponse(f"/tokens?done={'revoked' if changed else 'already'}", 303)

@@ -8,22 +8,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from shelfcam import admin, events, stats
+from shelfcam.accounts import admins
+from shelfcam.activity import stats, timeline
 from shelfcam.devices import DEVICE_ID_PATTERN
 from shelfcam.web.auth import require_page_session
 from shelfcam.web.context import AppContext, get_context
-from shelfcam.web.svgcharts import DaySeries, stacked_days
+from shelfcam.web.svg import DaySeries, stacked_days
 from shelfcam.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 Context = Annotated[AppContext, Depends(get_context)]
-PageSession = Annotated[admin.Session, Depends(require_page_session)]
+PageSession = Annotated[admins.Session, Depends(require_page_session)]
 DAY_CHOICES = (7, 14, 30, 90)
 
 
 def series_of(per_type: dict[str, list[int]]) -> list[DaySeries]:
-    return [DaySeries(t, per_type[t]) for t in events.EVENT_TYPES]
+    return [DaySeries(t, per_type[t]) for t in timeline.EVENT_TYPES]
 
 
 @router.get("/charts")
@@ -38,7 +39,7 @@ async def charts(
     today = datetime.now().astimezone().date()
     async with context.require_pool().connection() as conn:
         counts = await stats.events_per_day(conn, days=days, today=today, device_id=camera)
-        cameras = await events.device_ids(conn)
+        cameras = await timeline.device_ids(conn)
     overall = counts.by_type(camera)
     per_device = [
         (
@@ -55,9 +56,9 @@ async def charts(
         "device": camera or "",
         "cameras": cameras,
         "counts": counts,
-        "event_types": events.EVENT_TYPES,
+        "event_types": timeline.EVENT_TYPES,
         "overall": stacked_days(counts.days, series_of(overall)),
-        "totals": {t: sum(overall[t]) for t in events.EVENT_TYPES},
+        "totals": {t: sum(overall[t]) for t in timeline.EVENT_TYPES},
         "per_device": per_device if camera is None and len(per_device) > 1 else [],
     }
     return render(request, "charts.html", values)

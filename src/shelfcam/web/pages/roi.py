@@ -15,12 +15,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from shelfcam import admin, device_status, devices, polygons, snapshots
+from shelfcam import devices
+from shelfcam.accounts import admins
+from shelfcam.devices import overview, snapshots
 from shelfcam.errors import InvalidInput, NotFound, ShelfcamError
-from shelfcam.web.api import UNAUTHORIZED
+from shelfcam.vision import polygons
+from shelfcam.web.api.events import UNAUTHORIZED
 from shelfcam.web.auth import require_api_principal, require_csrf, require_page_session
 from shelfcam.web.context import AppContext, get_context
-from shelfcam.web.device_pages import not_found_page
+from shelfcam.web.pages.devices import not_found_page
 from shelfcam.web.schemas import ErrorBody
 from shelfcam.web.templating import render
 
@@ -29,8 +32,8 @@ router = APIRouter(include_in_schema=False)
 image_router = APIRouter(tags=["images"], dependencies=[Depends(require_api_principal)])
 
 Context = Annotated[AppContext, Depends(get_context)]
-PageSession = Annotated[admin.Session, Depends(require_page_session)]
-PostSession = Annotated[admin.Session, Depends(require_csrf)]
+PageSession = Annotated[admins.Session, Depends(require_page_session)]
+PostSession = Annotated[admins.Session, Depends(require_csrf)]
 PolyText = Annotated[str, Form(max_length=4000)]
 SNAPSHOT_POLL_SECONDS = 2
 
@@ -46,7 +49,7 @@ def polygon_text(value: object) -> str:
 async def _editor(
     request: Request,
     context: AppContext,
-    session: admin.Session,
+    session: admins.Session,
     device_id: str,
     *,
     interaction: str | None = None,
@@ -57,7 +60,7 @@ async def _editor(
 ) -> Response:
     try:
         async with context.require_pool().connection() as conn:
-            status = await device_status.status_of(conn, device_id, datetime.now(UTC))
+            status = await overview.status_of(conn, device_id, datetime.now(UTC))
             backdrop = await snapshots.backdrop(conn, context.store, device_id)
     except NotFound as err:
         return not_found_page(request, session, err)

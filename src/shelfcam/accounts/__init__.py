@@ -1,0 +1,1 @@
+"""Admin accounts: passwords, sessions, API tokens and the failed-login backoff."""

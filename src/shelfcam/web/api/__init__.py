@@ -1,0 +1,5 @@
+"""The JSON API under /api/v1, one module per resource (admin session or API token)."""
+
+from shelfcam.web.api import devices, events, images, stats
+
+ROUTERS = (events.router, devices.router, stats.router, images.router)
