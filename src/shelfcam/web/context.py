@@ -33,6 +33,11 @@ class AppContext:
             raise RuntimeError("the database pool is not open yet")
         return self.pool
 
+    def forget_device_tokens(self, device_id: str) -> None:
+        """This process's ingest stops accepting the device's cached token at once."""
+        if self.ingestor is not None:
+            self.ingestor.auth.forget(device_id)
+
     def require_ingestor(self) -> Ingestor:
         if self.ingestor is None:
             raise RuntimeError("ingest is not ready yet")

@@ -9,7 +9,7 @@ from shelfcam.web import api, auth, pages
 from shelfcam.web.templating import build_templates
 
 # Every router of the admin UI and its API (the tests walk these to check each route).
-ROUTERS = (*pages.ROUTERS, *api.ROUTERS, pages.roi.image_router)
+ROUTERS = (*pages.ROUTERS, *api.ROUTERS)
 
 
 def install(app: FastAPI) -> None:

@@ -1,5 +1,5 @@
-"""The JSON API for cameras: one device with its status, and the changes the devices page,
-the ROI editor and the tuning page make. Reads accept a session or an admin token; every
+"""The JSON API for cameras: the list, one device with its status, and the changes the
+devices page and the ROI editor make. Reads accept a session or an admin token; every
 POST needs an admin token, or a session with its CSRF token in ``X-CSRF-Token``."""
 
 from __future__ import annotations
@@ -8,51 +8,35 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 
 from shelfcam import devices
 from shelfcam.devices import overview, references
-from shelfcam.tuning import evidence, judge
 from shelfcam.vision import polygons
-from shelfcam.web.api.events import DEVICE_ID_REGEX, UNAUTHORIZED
-from shelfcam.web.auth import Principal, require_api_principal, require_api_writer
-from shelfcam.web.context import AppContext, get_context
-from shelfcam.web.pages.devices import forget_tokens
+from shelfcam.web.api.common import DEVICE_ID_REGEX, UNAUTHORIZED, Context, Reader, Writer, error
 from shelfcam.web.schemas import (
     ConfigIn,
-    CrossingOut,
     DeviceDetailOut,
+    DeviceListOut,
     DeviceOut,
     DeviceStatusOut,
     DeviceTokenOut,
-    ErrorBody,
     HealthOut,
     MarkEmptyOut,
     NewDeviceIn,
-    OutcomeOut,
-    PreviewIn,
-    PreviewOut,
     SnapshotOut,
-    ThresholdChangeOut,
 )
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"], responses=UNAUTHORIZED)
 
-Context = Annotated[AppContext, Depends(get_context)]
-Reader = Annotated[Principal, Depends(require_api_principal)]
-Writer = Annotated[Principal, Depends(require_api_writer)]
 DeviceId = Annotated[str, Path(pattern=DEVICE_ID_REGEX, description="The device's name")]
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": description}
-
-
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _error("No such device")}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: error("No such device")}
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _error("A value is refused (bad polygon, unknown or invalid threshold)"),
-    403: _error("A session without its CSRF token (X-CSRF-Token)"),
+    400: error("A value is refused (bad polygon, unknown or invalid threshold)"),
+    403: error("A session without its CSRF token (X-CSRF-Token)"),
 }
 
 
@@ -83,6 +67,13 @@ def detail_out(status: overview.DeviceStatus) -> DeviceDetailOut:
     )
 
 
+@router.get("", summary="List cameras (never their tokens)")
+async def list_devices(context: Context, auth: Reader) -> DeviceListOut:
+    async with context.require_pool().connection() as conn:
+        rows = await devices.list_devices(conn)
+    return DeviceListOut(devices=[DeviceOut.model_validate(row) for row in rows])
+
+
 @router.get(
     "/{device_id}", summary="One camera: configuration, status and health", responses=NOT_FOUND
 )
@@ -96,7 +87,7 @@ async def get_device(context: Context, auth: Reader, device_id: DeviceId) -> Dev
     "",
     status_code=201,
     summary="Add a camera; its token is in this answer only",
-    responses={**WRITE_ERRORS, 409: _error("The name is taken")},
+    responses={**WRITE_ERRORS, 409: error("The name is taken")},
 )
 async def add_device(context: Context, auth: Writer, body: NewDeviceIn) -> DeviceTokenOut:
     interaction = polygons.from_json(body.interaction_roi or polygons.to_json(polygons.FULL_FRAME))
@@ -147,7 +138,7 @@ async def set_config(
 async def rotate_token(context: Context, auth: Writer, device_id: DeviceId) -> DeviceTokenOut:
     async with context.require_pool().connection() as conn:
         new = await devices.rotate_token(conn, device_id)
-    forget_tokens(context, new.device_id)
+    context.forget_device_tokens(new.device_id)
     log.info("action=device_token_rotated device=%s by=%s", new.device_id, auth.name)
     return DeviceTokenOut(device_id=new.device_id, token=new.token)
 
@@ -161,7 +152,7 @@ async def revoke(context: Context, auth: Writer, device_id: DeviceId) -> DeviceO
     async with context.require_pool().connection() as conn:
         await devices.revoke(conn, device_id)
         device = await devices.get_device(conn, device_id)
-    forget_tokens(context, device_id)
+    context.forget_device_tokens(device_id)
     log.info("action=device_revoked device=%s by=%s", device_id, auth.name)
     return DeviceOut.model_validate(device)
 
@@ -190,61 +181,3 @@ async def mark_empty(context: Context, auth: Writer, device_id: DeviceId) -> Mar
         source = await references.mark_empty(conn, context.store, device_id)
     log.info("action=empty_marked device=%s source=%s by=%s", device_id, source, auth.name)
     return MarkEmptyOut(device_id=device_id, source=source)
-
-
-def preview_out(preview: judge.Preview) -> PreviewOut:
-    return PreviewOut(
-        current={k: float(v) for k, v in preview.current.to_dict().items()},
-        proposed={k: float(v) for k, v in preview.proposed.to_dict().items()},
-        changed_thresholds=[
-            ThresholdChangeOut(name=name, current=old, proposed=new)
-            for name, old, new in preview.changed_thresholds
-        ],
-        changes=[
-            OutcomeOut(
-                event_id=o.event_id,
-                event_type=o.event_type,
-                started_at=o.started_at,
-                question=o.question,
-                score_name=o.score_name,
-                score=o.score,
-                rescored=o.rescored,
-                threshold_name=o.threshold_name,
-                current=o.current,
-                proposed=o.proposed,
-                change=o.change,
-            )
-            for o in preview.changes
-        ],
-        frames=[
-            CrossingOut(
-                score=c.rule.score,
-                threshold=c.rule.threshold,
-                frames=c.frames,
-                current=c.current,
-                proposed=c.proposed,
-                at_or_above_now=c.at_or_above_now,
-                at_or_above_then=c.at_or_above_then,
-                newly_firing=c.newly_firing,
-                no_longer_firing=c.no_longer_firing,
-                near_misses=c.near_misses,
-            )
-            for c in preview.crossings
-        ],
-        events_considered=preview.events_considered,
-        events_rescored=preview.events_rescored,
-    )
-
-
-@router.post(
-    "/{device_id}/tuning/preview",
-    summary="What proposed thresholds would change on recent events and frames (saves nothing)",
-    responses={**WRITE_ERRORS, **NOT_FOUND},
-)
-async def tuning_preview(
-    context: Context, auth: Writer, device_id: DeviceId, body: PreviewIn
-) -> PreviewOut:
-    proposed = evidence.proposed_thresholds(body.thresholds)
-    async with context.require_pool().connection() as conn:
-        found = await evidence.gather(conn, context.store, device_id, context.rescore_cache)
-    return preview_out(judge.preview(found.events, found.frames, found.current, proposed))

@@ -1,21 +1,17 @@
-"""The JSON API: events and devices, for a session or an admin token (else 401 JSON)."""
+"""The JSON API for events: the activity log page by page, and one event with its images."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from shelfcam import devices
 from shelfcam.activity import timeline
-from shelfcam.devices import DEVICE_ID_PATTERN
-from shelfcam.web.auth import Principal, require_api_principal
-from shelfcam.web.context import AppContext, get_context
+from shelfcam.web.api.common import DEVICE_ID_REGEX, UNAUTHORIZED, Context
+from shelfcam.web.auth import require_api_principal
 from shelfcam.web.schemas import (
-    DeviceListOut,
-    DeviceOut,
     ErrorBody,
     EventOut,
     EventPageOut,
@@ -23,12 +19,8 @@ from shelfcam.web.schemas import (
     event_out,
 )
 
-DEVICE_ID_REGEX = f"^{DEVICE_ID_PATTERN.pattern}$"
 CURSOR_PATTERN = "^[A-Za-z0-9_-]{1,200}$"
 """What a next_cursor looks like (URL-safe base64); only a real one decodes."""
-UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "No session and no valid admin token"},
-}
 
 router = APIRouter(
     prefix="/api/v1",
@@ -36,9 +28,6 @@ router = APIRouter(
     dependencies=[Depends(require_api_principal)],
     responses=UNAUTHORIZED,
 )
-
-Context = Annotated[AppContext, Depends(get_context)]
-Auth = Annotated[Principal, Depends(require_api_principal)]
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -87,10 +76,3 @@ async def get_event(context: Context, event_id: uuid.UUID) -> EventOut:
     async with context.require_pool().connection() as conn:
         event = await timeline.get_event(conn, context.store, event_id)
     return event_out(event)
-
-
-@router.get("/devices", summary="List cameras (never their tokens)", tags=["devices"])
-async def list_devices(context: Context) -> DeviceListOut:
-    async with context.require_pool().connection() as conn:
-        rows = await devices.list_devices(conn)
-    return DeviceListOut(devices=[DeviceOut.model_validate(row) for row in rows])

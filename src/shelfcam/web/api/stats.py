@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from shelfcam.activity import stats
-from shelfcam.web.api.events import DEVICE_ID_REGEX, UNAUTHORIZED
+from shelfcam.web.api.common import DEVICE_ID_REGEX, UNAUTHORIZED
 from shelfcam.web.auth import require_api_principal
 from shelfcam.web.context import AppContext, get_context
 from shelfcam.web.schemas import EventType

@@ -37,12 +37,6 @@ MESSAGES = {
 }
 
 
-def forget_tokens(context: AppContext, device_id: str) -> None:
-    """This process's ingest stops accepting the device's cached token at once."""
-    if context.ingestor is not None:
-        context.ingestor.auth.forget(device_id)
-
-
 def ingest_url(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/api/v1/ingest/frame"
 
@@ -140,7 +134,7 @@ async def rotate(
 ) -> Response:
     async with context.require_pool().connection() as conn:
         new = await devices.rotate_token(conn, device_id)
-    forget_tokens(context, new.device_id)
+    context.forget_device_tokens(new.device_id)
     log.info("action=device_token_rotated device=%s user=%s", new.device_id, session.username)
     values = {
         "session": session,
@@ -163,7 +157,7 @@ async def revoke_confirm(
 async def revoke(context: Context, session: PostSession, device_id: str) -> Response:
     async with context.require_pool().connection() as conn:
         changed = await devices.revoke(conn, device_id)
-    forget_tokens(context, device_id)
+    context.forget_device_tokens(device_id)
     log.info("action=device_revoked device=%s user=%s", device_id, session.username)
     return _done(device_id, "revoked" if changed else "already_revoked")
 

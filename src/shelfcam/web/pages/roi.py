@@ -20,16 +20,13 @@ from shelfcam.accounts import admins
 from shelfcam.devices import overview, snapshots
 from shelfcam.errors import InvalidInput, NotFound, ShelfcamError
 from shelfcam.vision import polygons
-from shelfcam.web.api.events import UNAUTHORIZED
-from shelfcam.web.auth import require_api_principal, require_csrf, require_page_session
+from shelfcam.web.auth import require_csrf, require_page_session
 from shelfcam.web.context import AppContext, get_context
 from shelfcam.web.pages.devices import not_found_page
-from shelfcam.web.schemas import ErrorBody
 from shelfcam.web.templating import render
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
-image_router = APIRouter(tags=["images"], dependencies=[Depends(require_api_principal)])
 
 Context = Annotated[AppContext, Depends(get_context)]
 PageSession = Annotated[admins.Session, Depends(require_page_session)]
@@ -183,24 +180,3 @@ async def snapshot_status(
         "waiting": True,
     }
     return render(request, "roi.html", values, block_name="waiting")
-
-
-@image_router.get(
-    "/snapshots/{capture_id}",
-    summary="The JPEG of a snapshot (a debug frame the ROI editor asked for)",
-    response_class=Response,
-    responses={
-        **UNAUTHORIZED,
-        200: {"content": {"image/jpeg": {}}, "description": "The JPEG"},
-        404: {"model": ErrorBody, "description": "No such snapshot"},
-        410: {"model": ErrorBody, "description": "The snapshot was deleted"},
-    },
-)
-async def snapshot_image(context: Context, capture_id: uuid.UUID) -> Response:
-    async with context.require_pool().connection() as conn:
-        data = await snapshots.snapshot_bytes(conn, context.store, capture_id)
-    return Response(
-        data,
-        media_type="image/jpeg",
-        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
-    )
