@@ -2,8 +2,8 @@
 
 1. Throughput: 8 cameras' VGA frames (labelled synthetic scenes, each followed by a steady
    view) are uploaded through a live `shelfcam api` with no worker running; then `shelfcam
-   worker` processes drain the queue. Frames per second = frames / (last analysed_at -
-   first analysed_at), with 1 and with 2 worker processes. In the same run, the baseline:
+   worker` processes drain the queue. Frames per second = frames / (last analyzed_at -
+   first analyzed_at), with 1 and with 2 worker processes. In the same run, the baseline:
    decoding the same JPEGs alone at analysis scale, in one process.
 2. Latency: a live `shelfcam serve` (API + in-process worker) while 8 cameras replay their
    scenes in real time (4 fps each); for every event, the time from the arrival of the

@@ -18,7 +18,8 @@ import numpy as np
 import psycopg
 from psycopg.types.json import Jsonb
 
-from shelfcam.frames.store import EventRole, FrameStore, event_uri
+from shelfcam.frames.store import FrameStore, event_uri
+from shelfcam.vocabulary import ImageRole
 
 WIDTH, HEIGHT = 640, 480
 # Items on the shelf: (x, y, w, h, BGR colour); the second one is taken during the event.
@@ -126,8 +127,8 @@ def seed_event(
     device_id: str,
     event_type: str = "stock_changed",
     started_at: datetime,
-    roles: Iterable[EventRole] = ("pre", "during", "post", "thumb"),
-    expired: Iterable[EventRole] = (),
+    roles: Iterable[ImageRole] = ("pre", "during", "post", "thumb"),
+    expired: Iterable[ImageRole] = (),
     details: dict[str, Any] | None = None,
     event_id: uuid.UUID | None = None,
     confidence: float | None = 0.87,

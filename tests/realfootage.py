@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from shelfcam.engine import EngineConfig, EventOut
+from shelfcam.engine import EngineConfig, NewEvent
 from shelfcam.sim.offline import EPOCH, OfflineResult, run_frames
 from shelfcam.vision import Rois
 
@@ -233,13 +233,13 @@ class Run:
     result: OfflineResult
     fps: float
 
-    def of(self, event_type: str) -> list[EventOut]:
+    def of(self, event_type: str) -> list[NewEvent]:
         return [e for e in self.result.events if e.event_type == event_type]
 
     def count(self, event_type: str) -> int:
         return len(self.of(event_type))
 
-    def frame_of(self, event: EventOut) -> int:
+    def frame_of(self, event: NewEvent) -> int:
         """The frame index an event started on."""
         return round((event.started_at - EPOCH).total_seconds() * self.fps)
 
@@ -270,7 +270,7 @@ def run(
     return Run(result, fps)
 
 
-def overlaps(event: EventOut, target: Box) -> bool:
+def overlaps(event: NewEvent, target: Box) -> bool:
     """Some changed region of the event lies on ``target`` (the acceptance check's rule:
     IoU at least 0.1, or covering half of it while at most 6 times its size)."""
     tx0, ty0, tx1, ty1 = target

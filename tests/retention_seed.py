@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg.rows import dict_row
 
-from shelfcam.frames.store import EventRole, FrameStore, event_folder_uri
+from shelfcam.frames.store import FrameStore, event_folder_uri
+from shelfcam.vocabulary import ImageRole
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8 + b"\xff\xd9"
 
@@ -88,7 +89,7 @@ class Seeder:
         device_id: str,
         started_at: datetime,
         *,
-        roles: Iterable[EventRole] = ("pre", "post", "during"),
+        roles: Iterable[ImageRole] = ("pre", "post", "during"),
         sources: dict[str, uuid.UUID] | None = None,
         release: bool = True,
     ) -> SeededEvent:

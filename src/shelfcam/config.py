@@ -188,7 +188,7 @@ class Settings(BaseSettings):
         default=4,
         ge=1,
         le=256,
-        description="Frames a worker process analyses at once (different cameras in "
+        description="Frames a worker process analyzes at once (different cameras in "
         "parallel; each camera's frames stay in order).",
     )
     health_max_heartbeat_age_seconds: int = Field(

@@ -48,7 +48,7 @@ class Metrics:
         )
         self.frames_analyzed = Counter(
             "shelfcam_frames_analyzed",
-            "Frames analysed by the worker, by outcome",
+            "Frames analyzed by the worker, by outcome",
             ["device", "status"],
             registry=self.registry,
         )

@@ -1,6 +1,6 @@
 """Scaling out (docs/scaling.md): an API process and two `shelfcam worker` processes, as on
 separate machines, sharing only the PostgreSQL and the data dir. Every frame of two cameras
-is analysed, each camera's frames in order, with the events a single worker gives."""
+is analyzed, each camera's frames in order, with the events a single worker gives."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def test_two_worker_processes_share_the_cameras(
                     (name,),
                 ).fetchall()
             ]
-            assert seqs == sorted(seqs), f"{name}'s frames were analysed out of order"
+            assert seqs == sorted(seqs), f"{name}'s frames were analyzed out of order"
             kinds = [
                 row[0]
                 for row in conn.execute(

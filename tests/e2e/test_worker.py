@@ -72,7 +72,7 @@ def queued(db_url: str) -> int:
     return int(row[0])
 
 
-async def wait_until_analysed(db_url: str) -> None:
+async def wait_until_analyzed(db_url: str) -> None:
     """Poll the database until no capture waits for analysis (a condition, not a guess)."""
     with anyio.fail_after(120):
         while queued(db_url):  # noqa: ASYNC110 - the database has no event to wait on
@@ -150,7 +150,7 @@ async def test_upload_queue_worker_events(rig: Rig) -> None:
     await upload(rig.client, token, scene_frames("take_item"), start)
     store = FrameStore(rig.data_dir)
     async with running_worker(rig.settings, rig.pool, store, Metrics()):
-        await wait_until_analysed(rig.db_url)
+        await wait_until_analyzed(rig.db_url)
     events = events_of(rig.db_url, "shelf")
     assert [e["event_type"] for e in events] == ["interaction_detected", "stock_changed"]
     stock = events[1]
@@ -292,7 +292,7 @@ async def test_two_workers_keep_each_cameras_order(rig: Rig) -> None:
         running_worker(rig.settings, rig.pool, store, Metrics()),
         running_worker(rig.settings, rig.pool, store, Metrics()),
     ):
-        await wait_until_analysed(rig.db_url)
+        await wait_until_analyzed(rig.db_url)
     with psycopg.connect(rig.db_url) as conn:
         for name in tokens:
             rows = conn.execute(

@@ -426,7 +426,7 @@ async def test_analysis_jobs_that_ended_without_success_go_with_their_frames(
     env: Env, db_url: str
 ) -> None:
     """A failed analysis job stays (for a retry, for a look) while its frame could still be
-    analysed; once the frame is past the staging retention (24 h), the job goes."""
+    analyzed; once the frame is past the staging retention (24 h), the job goes."""
     t = now()
     old, _ = env.seed.capture("cam1", t - 2 * DAY)
     recent, _ = env.seed.capture("cam1", t - timedelta(hours=1))

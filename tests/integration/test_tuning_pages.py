@@ -60,7 +60,7 @@ async def test_page_shows_thresholds_and_distributions(db_url: str, tmp_path: Pa
         page = await web.client.get("/devices/pantry/tuning")
         assert page.status_code == 200
         text = page.text
-        assert "the last 300 analysed frame(s)" in text
+        assert "the last 300 analyzed frame(s)" in text
         assert 'name="inventory_change_threshold" value=""' in text
         assert f'placeholder="{DEFAULT_DELTA:g}"' in text
         assert "Inventory delta (pre vs post) above which stock changed." in text
@@ -76,7 +76,7 @@ async def test_page_shows_thresholds_and_distributions(db_url: str, tmp_path: Pa
         assert "<script>" not in text
         assert (await web.client.get("/devices/ghost/tuning")).status_code == 404
         fewer = (await web.client.get("/devices/pantry/tuning?frames=100")).text
-        assert "the last 100 analysed frame(s) (of at most 100)" in fewer
+        assert "the last 100 analyzed frame(s) (of at most 100)" in fewer
         assert 'hx-post="/devices/pantry/tuning/preview?frames=100"' in fewer
         assert (await web.client.get("/devices/pantry/tuning?frames=5")).status_code == 422
 

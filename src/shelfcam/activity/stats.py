@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from shelfcam.activity.timeline import EVENT_TYPES
 from shelfcam.db import stats as queries
 from shelfcam.db.types import Conn
 from shelfcam.devices import validate_device_id
+from shelfcam.vocabulary import EVENT_TYPES
 
 MAX_DAYS = 366
 
@@ -27,7 +27,7 @@ class DayCounts:
 
     def by_type(self, device_id: str | None = None) -> dict[str, list[int]]:
         """Counts per type for one camera, or summed over all of them."""
-        found = {t: [0] * len(self.days) for t in EVENT_TYPES}
+        found: dict[str, list[int]] = {t: [0] * len(self.days) for t in EVENT_TYPES}
         for device, per_type in self.counts.items():
             if device_id is not None and device != device_id:
                 continue

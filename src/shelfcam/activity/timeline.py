@@ -22,21 +22,15 @@ from shelfcam.db import events as queries
 from shelfcam.db.events import EventFilter
 from shelfcam.db.types import Conn, Row
 from shelfcam.errors import Gone, InvalidInput, NotFound
-from shelfcam.frames.store import EVENT_ROLES, FrameStore
+from shelfcam.frames.store import FrameStore
+from shelfcam.vocabulary import EVENT_TYPES, IMAGE_ROLES
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPES = (
-    "interaction_detected",
-    "stock_changed",
-    "empty_confirmed",
-    "camera_obstructed",
-    "scene_shifted",
-)
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
 
-__all__ = ["EVENT_TYPES", "Event", "EventFilter", "EventImage", "EventPage"]
+__all__ = ["Event", "EventFilter", "EventImage", "EventPage"]
 
 
 @dataclass(frozen=True)
@@ -181,7 +175,7 @@ async def get_event(conn: Conn, store: FrameStore, event_id: uuid.UUID) -> Event
 
 async def image_bytes(conn: Conn, store: FrameStore, event_id: uuid.UUID, role: str) -> bytes:
     """The JPEG of one event image, looked up in event_images and read from the store."""
-    if role not in EVENT_ROLES:
+    if role not in IMAGE_ROLES:
         raise NotFound(f"no image role {role!r}")
     row = await queries.image(conn, event_id, role)
     if row is None:

@@ -48,7 +48,7 @@ def engine_time(
 
 
 def is_late(boot_id: str, seq: int | None, last_boot_id: str | None, last_seq: int | None) -> bool:
-    """A frame of the same boot with a sequence number not after the last one analysed."""
+    """A frame of the same boot with a sequence number not after the last one analyzed."""
     return (
         seq is not None
         and last_seq is not None

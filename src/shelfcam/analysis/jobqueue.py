@@ -1,7 +1,7 @@
 """The job queue (procrastinate on the same PostgreSQL): names and the app.
 
 Analysis jobs carry ``lock=device_id``: procrastinate never runs two jobs with the same
-lock at once and takes them in id order, so each camera's frames are analysed one at a
+lock at once and takes them in id order, so each camera's frames are analyzed one at a
 time, while different cameras run in parallel on any number of workers. Ingest queues its
 job in the same SQL statement that records the capture (shelfcam.db.captures).
 """

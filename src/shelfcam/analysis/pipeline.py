@@ -1,7 +1,7 @@
 """One frame through vision and the engine, given the frames the engine still refers to.
 
 Pure (numpy arrays and values in, a Step out): the worker and the in-memory scene runner
-both call it, so a frame is judged the same way wherever it is analysed.
+both call it, so a frame is judged the same way wherever it is analyzed.
 """
 
 from __future__ import annotations

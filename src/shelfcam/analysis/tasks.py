@@ -67,7 +67,7 @@ def build_queue(analyzer: Analyzer, retention: Retention | None = None) -> procr
     )
     async def retry_stalled_jobs(timestamp: int) -> None:
         """Jobs of workers that stopped sending heartbeats (killed, machine lost) go back
-        to the queue, so their frames are analysed by someone else."""
+        to the queue, so their frames are analyzed by someone else."""
         stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_S)
         for job in stalled:
             log.warning(
@@ -191,7 +191,7 @@ async def running_worker(
 
 
 async def run_worker(settings: Settings, database_url: str) -> None:
-    """``shelfcam worker``: analyse frames until SIGINT/SIGTERM (the first one finishes
+    """``shelfcam worker``: analyze frames until SIGINT/SIGTERM (the first one finishes
     the frames in hand; a second one stops at once)."""
     pool = await open_pool(database_url, size=settings.worker_concurrency + 4)
     loop = asyncio.get_running_loop()

@@ -1,6 +1,6 @@
 """The analysis worker: load a frame -> vision -> engine -> persist. The only glue.
 
-One procrastinate job per capture, ``lock=device_id``: a camera's frames are analysed one
+One procrastinate job per capture, ``lock=device_id``: a camera's frames are analyzed one
 at a time and in order, on any number of workers and machines. Everything a frame changes
 in the database happens in one transaction, after the event files are written (fsynced):
 
@@ -29,12 +29,13 @@ from shelfcam.analysis.pipeline import decide
 from shelfcam.config import Settings
 from shelfcam.db import analysis as queries
 from shelfcam.db.types import Conn, Pool, Row
-from shelfcam.engine import EngineConfig, EngineState, EventOut, Step, Thresholds
+from shelfcam.engine import EngineConfig, EngineState, NewEvent, Step, Thresholds
 from shelfcam.errors import InvalidInput
 from shelfcam.frames import store
-from shelfcam.frames.store import EventRole, FrameStore
+from shelfcam.frames.store import FrameStore
 from shelfcam.metrics import Metrics
 from shelfcam.vision import Frame, Rois, frame_from_jpeg, polygons
+from shelfcam.vocabulary import ImageRole
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class Analyzer:
         self._refs: dict[tuple[str, str], tuple[datetime, Frame]] = {}
 
     async def process(self, capture_id: uuid.UUID) -> str:
-        """Analyse one capture; return its final analysis_status.
+        """Analyze one capture; return its final analysis_status.
 
         Database trouble propagates (the queue retries the job). Any other error marks the
         capture failed, like a dropped frame; files written for its events are removed.
@@ -110,7 +111,7 @@ class Analyzer:
                 if frame["analysis_status"] != "queued":
                     await queries.set_unlink_pending(conn, device_id, [])
                     return str(frame["analysis_status"])
-                status = await self._analyse(conn, frame, to_delete, written)
+                status = await self._analyze(conn, frame, to_delete, written)
                 self.fault("before_commit")
         except psycopg.OperationalError:
             self._remove_folders(written)
@@ -150,7 +151,7 @@ class Analyzer:
         for folder in folders:
             self.store.delete_tree(folder)
 
-    async def _analyse(
+    async def _analyze(
         self, conn: Conn, frame: Row, to_delete: list[str], written: list[str]
     ) -> str:
         capture = device = frame  # one row: the capture, its device's state and config
@@ -163,7 +164,7 @@ class Analyzer:
                 conn,
                 capture_id,
                 "skipped",
-                "late frame: an older seq than one already analysed",
+                "late frame: an older seq than one already analyzed",
                 {},
             )
             to_delete += await queries.release_staging(conn, [capture_id])
@@ -326,15 +327,15 @@ class Analyzer:
     def _write_event_files(
         self,
         device_id: str,
-        event: EventOut,
+        event: NewEvent,
         event_id: uuid.UUID,
         uris: dict[uuid.UUID, str],
         privacy_roi: polygons.Polygon | None,
-    ) -> dict[EventRole, tuple[uuid.UUID | None, str]]:
+    ) -> dict[ImageRole, tuple[uuid.UUID | None, str]]:
         """Write the event's frames (durably) under events/ and thumbs/; return
         role -> (source capture, file uri). Roles whose frame is gone are left out."""
         day = event.started_at.astimezone(UTC).date()
-        written: dict[EventRole, tuple[uuid.UUID | None, str]] = {}
+        written: dict[ImageRole, tuple[uuid.UUID | None, str]] = {}
         for role, capture in event.images.items():
             source = uuid.UUID(capture)
             uri = uris.get(source)

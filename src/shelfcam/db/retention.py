@@ -19,7 +19,7 @@ from psycopg import sql
 from shelfcam.db.types import Conn, Row
 
 RUN_LOCK_KEY = "shelfcam.retention"
-EXPIRED_BEFORE_ANALYSIS = "staging frame deleted by retention before it was analysed"
+EXPIRED_BEFORE_ANALYSIS = "staging frame deleted by retention before it was analyzed"
 
 
 async def try_lock_run(conn: Conn) -> bool:
@@ -202,7 +202,7 @@ async def capture_rows(
     conn: Conn, capture_ids: Sequence[uuid.UUID], storage_class: str, *, lock: bool
 ) -> list[Row]:
     """These captures as they are now, if still of ``storage_class``. With ``lock``, the
-    rows are locked, skipping any a worker holds (it is analysing that frame)."""
+    rows are locked, skipping any a worker holds (it is analyzing that frame)."""
     query = _CAPTURE_ROWS + (" FOR UPDATE OF c SKIP LOCKED" if lock else "")
     cur = await conn.execute(query, (list(capture_ids), storage_class))
     return await cur.fetchall()

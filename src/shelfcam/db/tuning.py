@@ -9,7 +9,7 @@ from shelfcam.db.types import Conn, Row
 
 
 async def recent_frame_scores(conn: Conn, device_id: str, limit: int) -> list[dict[str, Any]]:
-    """``captures.meta.scores`` of the device's last ``limit`` analysed frames."""
+    """``captures.meta.scores`` of the device's last ``limit`` analyzed frames."""
     cur = await conn.execute(
         "SELECT meta -> 'scores' AS scores FROM captures"
         " WHERE device_id = %s AND meta ? 'scores'"

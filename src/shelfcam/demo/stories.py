@@ -27,7 +27,7 @@ FPS = 4.0
 
 
 @dataclass(frozen=True)
-class Step:
+class StoryStep:
     text: str
     act: Callable[[Timeline], None]
 
@@ -36,7 +36,7 @@ class Step:
 class Story:
     device_id: str
     description: str
-    steps: tuple[Step, ...]
+    steps: tuple[StoryStep, ...]
     scene: dict[str, Any] = field(default_factory=dict)
 
 
@@ -94,13 +94,13 @@ PANTRY = Story(
     "demo-pantry",
     "a pantry shelf: a take, the lights off and on, a reach for nothing, the item put back",
     (
-        Step("a hand takes an item", _take_one),
-        Step(
+        StoryStep("a hand takes an item", _take_one),
+        StoryStep(
             "the lights go off, then on again (a light change is not a stock change)",
             SCENARIOS["lights_off_on"].build,  # the eval's scene, as it is judged there
         ),
-        Step("a hand reaches in and takes nothing", _reach_for_nothing),
-        Step("the item is put back", _put_back_one),
+        StoryStep("a hand reaches in and takes nothing", _reach_for_nothing),
+        StoryStep("the item is put back", _put_back_one),
     ),
 )
 
@@ -108,13 +108,13 @@ FRIDGE = Story(
     "demo-fridge",
     "a fridge shelf of three items: the lens covered, emptied one by one, restocked",
     (
-        Step("a hand covers the lens for 8 s", _cover_lens),
-        Step("an item is taken (2 left)", _take_one),
-        Step("an item is taken (1 left)", _take_one),
-        Step("the last item is taken: the shelf is empty", _take_one),
-        Step("restocking: an item is put back", _put_back_one),
-        Step("restocking: another item", _put_back_one),
-        Step("restocking: the third item", _put_back_one),
+        StoryStep("a hand covers the lens for 8 s", _cover_lens),
+        StoryStep("an item is taken (2 left)", _take_one),
+        StoryStep("an item is taken (1 left)", _take_one),
+        StoryStep("the last item is taken: the shelf is empty", _take_one),
+        StoryStep("restocking: an item is put back", _put_back_one),
+        StoryStep("restocking: another item", _put_back_one),
+        StoryStep("restocking: the third item", _put_back_one),
     ),
     scene={"boards": 1, "items_per_board": (3, 3)},
 )

@@ -5,7 +5,7 @@
 
 from shelfcam.engine.builder import Observation, Step
 from shelfcam.engine.config import EngineConfig, Thresholds
-from shelfcam.engine.events import EventEnd, EventOut
+from shelfcam.engine.decisions import EventEnd, NewEvent
 from shelfcam.engine.state import EngineState, Interaction, Mark, Watch
 from shelfcam.engine.step import step
 
@@ -13,9 +13,9 @@ __all__ = [
     "EngineConfig",
     "EngineState",
     "EventEnd",
-    "EventOut",
     "Interaction",
     "Mark",
+    "NewEvent",
     "Observation",
     "Step",
     "Thresholds",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shelfcam.engine.config import EngineConfig, Thresholds
-from shelfcam.engine.events import EventEnd, EventOut
+from shelfcam.engine.decisions import EventEnd, NewEvent
 from shelfcam.engine.state import Box, EngineState, Mark
 from shelfcam.vision.scores import FrameScores
 
@@ -27,7 +27,7 @@ class Observation:
 @dataclass(frozen=True)
 class Step:
     state: EngineState
-    events: tuple[EventOut, ...]
+    events: tuple[NewEvent, ...]
     ended: tuple[EventEnd, ...]
     burst: bool
     """True while an interaction is open: the camera should send frames faster."""
@@ -43,7 +43,7 @@ class Builder:
     state: EngineState
     obs: Observation
     config: EngineConfig
-    events: list[EventOut] = field(default_factory=list)
+    events: list[NewEvent] = field(default_factory=list)
     ended: list[EventEnd] = field(default_factory=list)
     trace: list[str] = field(default_factory=list)
     take_reference: bool = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from shelfcam.engine.builder import Builder
-from shelfcam.engine.events import EventEnd, EventOut, confidence, details, images
+from shelfcam.engine.decisions import EventEnd, NewEvent, confidence, details, images
 from shelfcam.engine.state import Box, Interaction, Mark, OpenEvent
 
 TOO_DARK = "the view was too dark (or too bright) to judge stock"
@@ -42,7 +42,7 @@ def interaction(
     if it.dark:
         found["note"] = f"stock not judged: {TOO_DARK}"
     b.events.append(
-        EventOut(
+        NewEvent(
             key=b.key("interaction_detected", ":going" if still_going else ""),
             event_type="interaction_detected",
             started_at=it.started_at,
@@ -94,7 +94,7 @@ def stock(
     if by is None:
         found["note"] = "no interaction was seen: the change came between two frames"
     b.events.append(
-        EventOut(
+        NewEvent(
             key=b.key("stock_changed"),
             event_type="stock_changed",
             started_at=started,
@@ -124,7 +124,7 @@ def judge_empty(b: Builder, ended_at: datetime | None = None) -> None:
         trace = ("empty_confirmed", "event_emitted")
         b.trace += trace
         b.events.append(
-            EventOut(
+            NewEvent(
                 key=key,
                 event_type="empty_confirmed",
                 started_at=since,

@@ -22,7 +22,7 @@ from typing import Literal
 
 from shelfcam.engine import interactions
 from shelfcam.engine.builder import Builder
-from shelfcam.engine.events import EventEnd, EventOut, confidence, details
+from shelfcam.engine.decisions import EventEnd, NewEvent, confidence, details
 from shelfcam.engine.state import OpenEvent
 from shelfcam.vision.health import OBSTRUCTION_DARK_MEAN
 
@@ -57,7 +57,7 @@ def obstruction(b: Builder) -> View:
         trace = (first, "obstruction_confirmed", "event_emitted")
         b.trace += trace
         b.events.append(
-            EventOut(
+            NewEvent(
                 key=key,
                 event_type="camera_obstructed",
                 started_at=since,
@@ -130,7 +130,7 @@ def shift(b: Builder) -> None:
     trace = ("shift_confirmed", "event_emitted", "baseline_retaken")
     b.trace += trace
     b.events.append(
-        EventOut(
+        NewEvent(
             key=key,
             event_type="scene_shifted",
             started_at=since,

@@ -22,7 +22,7 @@ from datetime import datetime
 from shelfcam.engine import emit, stock
 from shelfcam.engine.builder import Builder
 from shelfcam.engine.config import Thresholds
-from shelfcam.engine.events import EventEnd
+from shelfcam.engine.decisions import EventEnd
 from shelfcam.engine.state import Interaction, Mark
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from shelfcam.activity.timeline import EVENT_TYPES
+from shelfcam.vocabulary import EVENT_TYPES
 
 TOLERANCE_S = 3.0
 """How far a found event's start may be from the labelled start and still match."""

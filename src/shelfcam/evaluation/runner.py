@@ -117,11 +117,11 @@ def run(cases: Iterable[Case], progress: Progress) -> list[Evaluated]:
                     _upload(client, base, token, case, anchor)
                     anchors[case.name] = (case, anchor)
                     progress(f"sent {case.name} ({len(case.frames)} frames)")
-                _wait_until_analysed(url, progress)
+                _wait_until_analyzed(url, progress)
             return asyncio.run(_collect(url, anchors))
 
 
-def _wait_until_analysed(url: str, progress: Progress) -> None:
+def _wait_until_analyzed(url: str, progress: Progress) -> None:
     deadline = time.monotonic() + WAIT_LIMIT_S
     last = -1
     while True:
@@ -132,7 +132,7 @@ def _wait_until_analysed(url: str, progress: Progress) -> None:
             progress(f"waiting for the worker: {left} frames left")
             last = left
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{left} frames were still not analysed after {WAIT_LIMIT_S} s")
+            raise RuntimeError(f"{left} frames were still not analyzed after {WAIT_LIMIT_S} s")
         time.sleep(0.5)  # polling the database for a condition
 
 

@@ -21,7 +21,7 @@ DEFAULT_REAL_DATA = "../shared/data/real"
 
 
 @dataclass(frozen=True)
-class Rule:
+class CountRule:
     """For footage without exact labels: how many events of a type are acceptable."""
 
     event_type: str
@@ -35,7 +35,7 @@ class Case:
     fps: float
     frames: list[bytes]
     expected: list[Expected] = field(default_factory=list)
-    rules: list[Rule] = field(default_factory=list)
+    rules: list[CountRule] = field(default_factory=list)
     interaction_roi: Polygon = FULL_FRAME
     inventory_roi: Polygon = FULL_FRAME
     empty_reference: bytes | None = None
@@ -79,7 +79,7 @@ def _synthetic(name: str) -> Case:
         empty_reference=scene.empty_reference,
         lighting_only=lighting_only,
         # A light, exposure or daylight change alone is never a stock change.
-        rules=[Rule("stock_changed", at_most=0)] if lighting_only else [],
+        rules=[CountRule("stock_changed", at_most=0)] if lighting_only else [],
     )
 
 

@@ -40,12 +40,11 @@ from typing import Literal
 
 from shelfcam.devices import validate_device_id
 from shelfcam.errors import InvalidInput, ServerBusy, StorageError
+from shelfcam.vocabulary import IMAGE_ROLES, ImageRole
 
 log = logging.getLogger(__name__)
 
 Area = Literal["staging", "events", "thumbs", "debug"]
-EventRole = Literal["pre", "post", "during", "annotated", "thumb"]
-EVENT_ROLES: tuple[EventRole, ...] = ("pre", "post", "during", "annotated", "thumb")
 AREAS: tuple[Area, ...] = ("staging", "events", "thumbs", "debug")
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -85,8 +84,8 @@ def debug_uri(device_id: str, day: date, capture_id: uuid.UUID) -> str:
     return f"debug/{validate_device_id(device_id)}/{_day(day)}/{_check_uuid(capture_id)}.jpg"
 
 
-def event_uri(device_id: str, day: date, event_id: uuid.UUID, role: EventRole) -> str:
-    if role not in EVENT_ROLES:
+def event_uri(device_id: str, day: date, event_id: uuid.UUID, role: ImageRole) -> str:
+    if role not in IMAGE_ROLES:
         raise InvalidInput(f"{role!r} is not an event image role")
     area = "thumbs" if role == "thumb" else "events"
     return f"{area}/{validate_device_id(device_id)}/{_day(day)}/{_check_uuid(event_id)}/{role}.jpg"
@@ -119,7 +118,7 @@ def check_uri(uri: str) -> str:
             3 <= len(parts) <= 5
             and bool(_DATE.fullmatch(parts[2]))
             and (len(parts) < 4 or bool(_UUID.fullmatch(parts[3])))
-            and (len(parts) < 5 or parts[4] in {f"{r}.jpg" for r in EVENT_ROLES})
+            and (len(parts) < 5 or parts[4] in {f"{r}.jpg" for r in IMAGE_ROLES})
         )
     if not ok:
         raise InvalidInput(f"{uri!r} is not a frame store path")
@@ -249,13 +248,13 @@ class FrameStore:
         return self._write(debug_uri(device_id, day, capture_id), data, durable=False)
 
     def write_event_image(
-        self, device_id: str, day: date, event_id: uuid.UUID, role: EventRole, data: bytes
+        self, device_id: str, day: date, event_id: uuid.UUID, role: ImageRole, data: bytes
     ) -> str:
         """Write an event image durably (fsynced) and return its URI."""
         return self._write(event_uri(device_id, day, event_id, role), data, durable=True)
 
     def promote(
-        self, source_uri: str, device_id: str, day: date, event_id: uuid.UUID, role: EventRole
+        self, source_uri: str, device_id: str, day: date, event_id: uuid.UUID, role: ImageRole
     ) -> str:
         """Make a staging frame an event frame (durably) and return the event URI.
 

@@ -31,13 +31,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from shelfcam.vocabulary import StorageClass
+
 DEBUG_RETENTION = timedelta(hours=1)
 
 Claim = Literal["live", "gone", "none"]
 """A file's standing in the database: named by a row that needs it ('live'), named by a
 row that has let it go ('gone'), or named by no row ('none')."""
-
-CaptureClass = Literal["staging", "event", "debug", "discarded"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class Policy:
 
     def jobs_before(self, now: datetime) -> datetime:
         """An analysis job that ended without success goes once its frame was received
-        before this: the staging frame is gone by then, so no retry could analyse it."""
+        before this: the staging frame is gone by then, so no retry could analyze it."""
         return now - self.staging_retention
 
 
@@ -103,7 +103,7 @@ class CaptureRow:
 
     capture_id: uuid.UUID
     device_id: str
-    storage_class: CaptureClass
+    storage_class: StorageClass
     received_at: datetime
     analysis_status: str
     storage_uri: str | None
@@ -125,7 +125,7 @@ class FileRow:
 class PurgeRow:
     capture_id: uuid.UUID
     received_at: datetime
-    storage_class: CaptureClass
+    storage_class: StorageClass
     analysis_status: str
     pinned: bool
     """Named by an event image without a path of its own (the row must stay)."""
@@ -146,8 +146,8 @@ class Rows:
 @dataclass(frozen=True)
 class CaptureChange:
     capture_id: uuid.UUID
-    from_class: CaptureClass
-    to_class: CaptureClass
+    from_class: StorageClass
+    to_class: StorageClass
     new_uri: str | None
     old_file: str | None
     """The file this change lets go (to delete after the commit), if any."""
@@ -311,7 +311,7 @@ def purgeable(row: PurgeRow, policy: Policy, now: datetime) -> bool:
 class CaptureOwner:
     """The captures row whose id a staging/ or debug/ file name carries."""
 
-    storage_class: CaptureClass
+    storage_class: StorageClass
     storage_uri: str | None
 
 

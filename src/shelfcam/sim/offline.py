@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from shelfcam.analysis.pipeline import decide
-from shelfcam.engine import EngineConfig, EngineState, EventEnd, EventOut
+from shelfcam.engine import EngineConfig, EngineState, EventEnd, NewEvent
 from shelfcam.vision import Frame, Rois, frame_from_jpeg
 from shelfcam.vision.scores import FrameScores
 
 
 @dataclass
 class OfflineResult:
-    events: list[EventOut]
+    events: list[NewEvent]
     ended: list[EventEnd]
     scores: list[FrameScores]
     traces: list[tuple[str, ...]]

@@ -26,7 +26,7 @@ from shelfcam.vision import Rois, analyze, frame_from_jpeg
 
 
 @dataclass(frozen=True)
-class Rule:
+class ScoreRule:
     score: str
     """The score's key in ``captures.meta.scores`` (per frame)."""
     threshold: str
@@ -37,37 +37,39 @@ class Rule:
     """The score's key in the event's ``details.scores``."""
 
 
-RULES: tuple[Rule, ...] = (
-    Rule(
+RULES: tuple[ScoreRule, ...] = (
+    ScoreRule(
         "motion",
         "interaction_threshold",
         "Motion in the interaction ROI",
         "interaction_detected",
         "motion_peak",
     ),
-    Rule(
+    ScoreRule(
         "inventory_delta",
         "inventory_change_threshold",
         "Inventory change against the baseline",
         "stock_changed",
         "inventory_delta",
     ),
-    Rule(
+    ScoreRule(
         "lighting_score",
         "lighting_threshold",
         "Lighting change (never stock)",
         "",
         "lighting_score",
     ),
-    Rule("obstruction", "obstruction_threshold", "Obstruction", "camera_obstructed", "obstruction"),
-    Rule(
+    ScoreRule(
+        "obstruction", "obstruction_threshold", "Obstruction", "camera_obstructed", "obstruction"
+    ),
+    ScoreRule(
         "shift_px",
         "shift_threshold_px",
         "Scene shift (analysis px)",
         "scene_shifted",
         "shift_px",
     ),
-    Rule(
+    ScoreRule(
         "empty_similarity",
         "empty_threshold",
         "Similarity to the empty shelf",
@@ -155,7 +157,7 @@ class Outcome:
 class Crossing:
     """How the recent frames sit against one threshold, now and as proposed."""
 
-    rule: Rule
+    rule: ScoreRule
     frames: int
     """Frames with this score."""
     current: float
@@ -272,7 +274,7 @@ def frame_values(frames: list[dict[str, Any]], score: str) -> list[float]:
 
 
 def crossing(
-    rule: Rule, values: list[float], current: Thresholds, proposed: Thresholds
+    rule: ScoreRule, values: list[float], current: Thresholds, proposed: Thresholds
 ) -> Crossing:
     now_t = float(getattr(current, rule.threshold))
     then_t = float(getattr(proposed, rule.threshold))
@@ -319,7 +321,7 @@ class Histogram:
     """Frame counts in ``len(counts)`` equal bins from 0 to ``top``; the last bin also
     holds every value above ``top``."""
 
-    rule: Rule
+    rule: ScoreRule
     counts: list[int]
     top: float
     clipped: int
@@ -339,7 +341,7 @@ UNIT_SCORES = {"motion", "inventory_delta", "lighting_score", "obstruction", "em
 
 
 def histogram(
-    rule: Rule,
+    rule: ScoreRule,
     values: list[float],
     current: float,
     proposed: float,

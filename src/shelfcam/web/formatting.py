@@ -3,21 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-TYPE_LABELS = {
-    "interaction_detected": "interaction",
-    "stock_changed": "stock changed",
-    "empty_confirmed": "empty",
-    "camera_obstructed": "obstructed",
-    "scene_shifted": "scene shifted",
-}
-ROLE_LABELS = {
-    "pre": "before",
-    "during": "during",
-    "post": "after",
-    "annotated": "annotated",
-    "thumb": "thumbnail",
-}
+from shelfcam.vocabulary import EVENT_TYPE_LABELS, IMAGE_ROLE_LABELS, EventType, ImageRole
 
 
 def duration(seconds: float | None) -> str:
@@ -56,8 +44,9 @@ def exact(when: datetime) -> str:
 
 
 def type_label(event_type: str) -> str:
-    return TYPE_LABELS.get(event_type, event_type.replace("_", " "))
+    """A type's label; an unknown one (from a newer version) reads as its words."""
+    return EVENT_TYPE_LABELS.get(cast(EventType, event_type), event_type.replace("_", " "))
 
 
 def role_label(role: str) -> str:
-    return ROLE_LABELS.get(role, role)
+    return IMAGE_ROLE_LABELS.get(cast(ImageRole, role), role)

@@ -10,11 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shelfcam.activity import timeline
 from shelfcam.engine.config import Thresholds
-
-ImageRole = Literal["pre", "post", "during", "annotated", "thumb"]
-EventType = Literal[
-    "interaction_detected", "stock_changed", "empty_confirmed", "camera_obstructed", "scene_shifted"
-]
+from shelfcam.vocabulary import EventType, ImageRole
 
 
 class ErrorBody(BaseModel):

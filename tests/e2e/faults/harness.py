@@ -1,6 +1,6 @@
 """The fault suite's rig: shelfcam as real processes, cameras as threads uploading over
 real HTTP as firmware does (the same seq again after any failure), and the checks every
-fault ends with: each acknowledged frame analysed exactly once, nothing left queued, no
+fault ends with: each acknowledged frame analyzed exactly once, nothing left queued, no
 process left behind."""
 
 from __future__ import annotations
@@ -264,8 +264,8 @@ def wait_acknowledged(cams: list[Camera], frames: int, timeout: float = RECOVERY
     )
 
 
-def assert_each_frame_analysed_once(db_url: str, cams: list[Camera], timeout: float) -> None:
-    """Every acknowledged frame has exactly one capture, analysed; no job is left."""
+def assert_each_frame_analyzed_once(db_url: str, cams: list[Camera], timeout: float) -> None:
+    """Every acknowledged frame has exactly one capture, analyzed; no job is left."""
 
     def pending() -> int:
         with psycopg.connect(db_url) as conn:
@@ -275,7 +275,7 @@ def assert_each_frame_analysed_once(db_url: str, cams: list[Camera], timeout: fl
             ).fetchone()
         return int(row[0]) if row else -1
 
-    wait_for("every frame analysed", lambda: pending() == 0, timeout)
+    wait_for("every frame analyzed", lambda: pending() == 0, timeout)
     with psycopg.connect(db_url) as conn:
         rows = conn.execute(
             "SELECT device_id, device_seq, analysis_status, analysis_error FROM captures"

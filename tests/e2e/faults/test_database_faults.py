@@ -1,7 +1,7 @@
 """The database goes away under load: its backends terminated (what PostgreSQL does to
 every session after one backend crashed), on the embedded server and on the machine's;
 the embedded server stopped and started again. Cameras keep sending; every frame they
-got acknowledged is analysed exactly once, nothing stays queued, shelfcam reports the
+got acknowledged is analyzed exactly once, nothing stays queued, shelfcam reports the
 outage on /healthz and recovers by itself, and nothing is left running after it stops."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from tests.e2e.faults.harness import (
     RECOVERY_S,
     Shelfcam,
-    assert_each_frame_analysed_once,
+    assert_each_frame_analyzed_once,
     cameras,
     machine_database,
     start_embedded,
@@ -59,7 +59,7 @@ def test_terminated_backends_mid_load(tmp_path: Path, server: str) -> None:
                     assert terminate_backends(db_url) > 0
                     wait_acknowledged(cams, 8)
             last_fault = time.time()
-            assert_each_frame_analysed_once(db_url, cams, RECOVERY_S)
+            assert_each_frame_analyzed_once(db_url, cams, RECOVERY_S)
             wait_for("/healthz back to 200", shelfcam.healthy, RECOVERY_S)
             # The scheduler (disk guard, sweeps, retention, stalled jobs) ticks again.
             wait_for(
@@ -98,7 +98,7 @@ def test_embedded_postgres_stopped_and_started_mid_load(tmp_path: Path) -> None:
             assert page.status_code in (303, 503)  # no session: the login redirect, or 503
             start_embedded(pgdata, options)
             wait_acknowledged(cams, 8)
-        assert_each_frame_analysed_once(db_url, cams, RECOVERY_S)
+        assert_each_frame_analyzed_once(db_url, cams, RECOVERY_S)
         wait_for("/healthz back to 200", shelfcam.healthy, RECOVERY_S)
     finally:
         shelfcam.stop_all()

@@ -1,7 +1,7 @@
 """kill -9 of every kind of shelfcam process under load: `serve` (which owns the embedded
 PostgreSQL), `api` (the owner, with a separate `worker` on its database) and `worker`.
 Nothing of a killed process gets a say. The process is started again, as systemd does;
-every frame a camera got acknowledged is analysed exactly once, nothing stays queued, and
+every frame a camera got acknowledged is analyzed exactly once, nothing stays queued, and
 nothing is left running after a final orderly stop."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from tests.e2e.faults.harness import (
     RECOVERY_S,
     STALLED_RECOVERY_S,
     Shelfcam,
-    assert_each_frame_analysed_once,
+    assert_each_frame_analyzed_once,
     cameras,
     wait_acknowledged,
     wait_for,
@@ -42,7 +42,7 @@ def test_serve_killed_outright_mid_load(tmp_path: Path) -> None:
             shelfcam.wait_healthy("serve-again")
             wait_acknowledged(cams, 8)
         db_url = shelfcam.db_url()
-        assert_each_frame_analysed_once(db_url, cams, STALLED_RECOVERY_S)
+        assert_each_frame_analyzed_once(db_url, cams, STALLED_RECOVERY_S)
     finally:
         shelfcam.stop_all()
     shelfcam.assert_no_orphans()
@@ -69,7 +69,7 @@ def test_api_or_worker_killed_outright_mid_load(tmp_path: Path, victim: str) -> 
             wait_acknowledged(cams, 8)
         db_url = shelfcam.db_url()
         timeout = STALLED_RECOVERY_S if victim == "worker" else RECOVERY_S
-        assert_each_frame_analysed_once(db_url, cams, timeout)
+        assert_each_frame_analyzed_once(db_url, cams, timeout)
         wait_for("/healthz back to 200", shelfcam.healthy, RECOVERY_S)
     finally:
         shelfcam.stop_all()

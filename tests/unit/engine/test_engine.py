@@ -11,7 +11,7 @@ from shelfcam.engine import (
     EngineConfig,
     EngineState,
     EventEnd,
-    EventOut,
+    NewEvent,
     Observation,
     Thresholds,
     step,
@@ -91,7 +91,7 @@ def frame(
 
 @dataclass
 class Run:
-    events: list[EventOut]
+    events: list[NewEvent]
     ended: list[EventEnd]
     traces: list[tuple[str, ...]]
     state: EngineState
@@ -99,7 +99,7 @@ class Run:
     def types(self) -> list[str]:
         return [e.event_type for e in self.events]
 
-    def of(self, event_type: str) -> list[EventOut]:
+    def of(self, event_type: str) -> list[NewEvent]:
         return [e for e in self.events if e.event_type == event_type]
 
     def trace(self) -> set[str]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from shelfcam.engine import EventOut
+from shelfcam.engine import NewEvent
 from tests import realfootage as rf
 
 pytestmark = rf.needs_real_footage
@@ -36,11 +36,11 @@ def bottles_run(
     return rf.run(frames, fps, rf.BOTTLES_INTERACTION, rf.BOTTLES_INVENTORY, quality=quality)
 
 
-def on_a_bottle(event: EventOut) -> bool:
+def on_a_bottle(event: NewEvent) -> bool:
     return any(rf.overlaps(event, box) for box in BOTTLE_BOXES.values())
 
 
-def settled_after_the_hand(run: rf.Run, event: EventOut) -> bool:
+def settled_after_the_hand(run: rf.Run, event: NewEvent) -> bool:
     """The post picture was taken after the hand that made the change had gone."""
     post = event.details["captures"]["post_capture_id"]
     return (

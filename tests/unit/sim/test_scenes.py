@@ -27,14 +27,7 @@ from shelfcam.vision.scores import (
     OBSTRUCTION_THRESHOLD,
     SHIFT_THRESHOLD_PX,
 )
-
-EVENT_TYPES = {
-    "interaction_detected",
-    "stock_changed",
-    "empty_confirmed",
-    "camera_obstructed",
-    "scene_shifted",
-}
+from shelfcam.vocabulary import EVENT_TYPES
 
 
 def test_catalogue_is_big_enough() -> None:

@@ -3,7 +3,7 @@
 --                 episode's pre/post/during candidates); nothing else in staging is needed.
 --  reference_*:   the scene-shift reference and the empty-shelf reference, stored as small
 --                 grayscale JPEGs at analysis resolution (no long-lived staging file).
---  last_*:        the newest frame analysed, to keep each boot's frames in order and the
+--  last_*:        the newest frame analyzed, to keep each boot's frames in order and the
 --                 engine clock from going backwards.
 --  unlink_pending: staging files released by the last frame, deleted after its commit and
 --                 again (idempotently) before the next: a crash in between leaves no orphan.

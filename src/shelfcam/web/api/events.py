@@ -9,13 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from shelfcam.activity import timeline
+from shelfcam.vocabulary import EventType
 from shelfcam.web.api.common import DEVICE_ID_REGEX, UNAUTHORIZED, Context
 from shelfcam.web.auth import require_api_principal
 from shelfcam.web.schemas import (
     ErrorBody,
     EventOut,
     EventPageOut,
-    EventType,
     event_out,
 )
 

@@ -14,9 +14,10 @@ from fastapi.responses import Response
 
 from shelfcam.activity import timeline
 from shelfcam.devices import snapshots
+from shelfcam.vocabulary import ImageRole
 from shelfcam.web.api.common import UNAUTHORIZED, Context
 from shelfcam.web.auth import require_api_principal
-from shelfcam.web.schemas import ErrorBody, ImageRole
+from shelfcam.web.schemas import ErrorBody
 
 router = APIRouter(tags=["images"], dependencies=[Depends(require_api_principal)])
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from shelfcam.activity import stats
+from shelfcam.vocabulary import EventType
 from shelfcam.web.api.common import DEVICE_ID_REGEX, UNAUTHORIZED
 from shelfcam.web.auth import require_api_principal
 from shelfcam.web.context import AppContext, get_context
-from shelfcam.web.schemas import EventType
 
 router = APIRouter(
     prefix="/api/v1/stats",

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from shelfcam.accounts import admins
 from shelfcam.activity import stats, timeline
 from shelfcam.devices import DEVICE_ID_PATTERN
+from shelfcam.vocabulary import EVENT_TYPES
 from shelfcam.web.auth import require_page_session
 from shelfcam.web.context import AppContext, get_context
 from shelfcam.web.svg import DaySeries, stacked_days
@@ -24,7 +25,7 @@ DAY_CHOICES = (7, 14, 30, 90)
 
 
 def series_of(per_type: dict[str, list[int]]) -> list[DaySeries]:
-    return [DaySeries(t, per_type[t]) for t in timeline.EVENT_TYPES]
+    return [DaySeries(t, per_type[t]) for t in EVENT_TYPES]
 
 
 @router.get("/charts")
@@ -56,9 +57,9 @@ async def charts(
         "device": camera or "",
         "cameras": cameras,
         "counts": counts,
-        "event_types": timeline.EVENT_TYPES,
+        "event_types": EVENT_TYPES,
         "overall": stacked_days(counts.days, series_of(overall)),
-        "totals": {t: sum(overall[t]) for t in timeline.EVENT_TYPES},
+        "totals": {t: sum(overall[t]) for t in EVENT_TYPES},
         "per_device": per_device if camera is None and len(per_device) > 1 else [],
     }
     return render(request, "charts.html", values)

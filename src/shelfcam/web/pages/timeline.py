@@ -15,6 +15,7 @@ from shelfcam.accounts import admins
 from shelfcam.activity import explain, timeline
 from shelfcam.devices import DEVICE_ID_PATTERN
 from shelfcam.errors import InvalidInput, NotFound
+from shelfcam.vocabulary import EVENT_TYPES, FRAME_ROLES
 from shelfcam.web.auth import require_page_session
 from shelfcam.web.context import AppContext, get_context
 from shelfcam.web.templating import render
@@ -22,7 +23,6 @@ from shelfcam.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 30
-FRAME_ROLES = ("pre", "during", "post")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Context = Annotated[AppContext, Depends(get_context)]
@@ -65,8 +65,8 @@ class TimelineQuery:
             raise InvalidInput("camera must be a device name such as pantry")
         since = day(self.date_from, "from")
         until = day(self.date_to, "to")
-        if self.type and self.type not in timeline.EVENT_TYPES:
-            raise InvalidInput(f"type must be one of {', '.join(timeline.EVENT_TYPES)}")
+        if self.type and self.type not in EVENT_TYPES:
+            raise InvalidInput(f"type must be one of {', '.join(EVENT_TYPES)}")
         return timeline.EventFilter(
             device_id=self.device or None,
             event_type=self.type or None,
@@ -123,7 +123,7 @@ async def timeline_page(
         "next_cursor": next_cursor,
         "query": query,
         "devices": devices,
-        "event_types": timeline.EVENT_TYPES,
+        "event_types": EVENT_TYPES,
         "error": error,
         "older_page": bool(cursor),
         "poll_seconds": poll_seconds if not cursor and error is None else 0,

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from shelfcam.engine.config import EngineConfig
 from shelfcam.engine.state import Mark
-
-EventType = Literal[
-    "interaction_detected",
-    "stock_changed",
-    "empty_confirmed",
-    "camera_obstructed",
-    "scene_shifted",
-]
-Role = Literal["pre", "post", "during"]
+from shelfcam.vocabulary import EventType, FrameRole
 
 
 @dataclass(frozen=True)
-class EventOut:
+class NewEvent:
     """A new event. ``key`` is deterministic (the emitting capture and the type), so a
     retried frame produces the same key and the worker stores the event once."""
 
@@ -30,7 +22,7 @@ class EventOut:
     ended_at: datetime | None
     confidence: float
     details: dict[str, Any]
-    images: dict[Role, str] = field(default_factory=dict)
+    images: dict[FrameRole, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -82,8 +74,8 @@ def details(
     }
 
 
-def images(pre: Mark | None, post: Mark | None, during: Mark | None) -> dict[Role, str]:
-    found: dict[Role, str] = {}
+def images(pre: Mark | None, post: Mark | None, during: Mark | None) -> dict[FrameRole, str]:
+    found: dict[FrameRole, str] = {}
     if pre is not None:
         found["pre"] = pre.capture_id
     if post is not None:
