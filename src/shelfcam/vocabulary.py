@@ -37,6 +37,10 @@ FrameRole = Literal["pre", "during", "post"]
 """An event's pictures taken from its captures: before, during and after (time order)."""
 FRAME_ROLES: Final[tuple[FrameRole, ...]] = get_args(FrameRole)
 
+FRAMES_BEST_FIRST: Final[tuple[FrameRole, ...]] = ("post", "during", "pre")
+"""Which frame best shows an event: the one after, else during, else before. An event's
+thumbnail is made from the first it has."""
+
 ImageRole = Literal[FrameRole, "annotated", "thumb"]
 """Every image an event keeps: its frames, the change overlay and the thumbnail."""
 IMAGE_ROLES: Final[tuple[ImageRole, ...]] = get_args(ImageRole)

@@ -23,7 +23,7 @@ from shelfcam.db.events import EventFilter
 from shelfcam.db.types import Conn, Row
 from shelfcam.errors import Gone, InvalidInput, NotFound
 from shelfcam.frames.store import FrameStore
-from shelfcam.vocabulary import EVENT_TYPES, IMAGE_ROLES
+from shelfcam.vocabulary import EVENT_TYPES, FRAMES_BEST_FIRST, IMAGE_ROLES
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,8 @@ class Event:
 
     @property
     def thumbnail(self) -> EventImage | None:
-        """The picture for a list: the thumbnail, else the post, pre or during frame."""
-        for role in ("thumb", "post", "annotated", "pre", "during"):
+        """The picture for a list: the thumbnail, else the frame that best shows the event."""
+        for role in ("thumb", *FRAMES_BEST_FIRST):
             if role in self.images:
                 return self.images[role]
         return None

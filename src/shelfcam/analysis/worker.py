@@ -35,7 +35,7 @@ from shelfcam.frames import store
 from shelfcam.frames.store import FrameStore
 from shelfcam.metrics import Metrics
 from shelfcam.vision import Frame, Rois, frame_from_jpeg, polygons
-from shelfcam.vocabulary import ImageRole
+from shelfcam.vocabulary import FRAMES_BEST_FIRST, ImageRole
 
 log = logging.getLogger(__name__)
 
@@ -350,7 +350,7 @@ class Analyzer:
             except FileNotFoundError:
                 continue
             written[role] = (source, stored)
-        shown = written.get("post") or written.get("during") or written.get("pre")
+        shown = next((written[role] for role in FRAMES_BEST_FIRST if role in written), None)
         if shown is not None:
             picture = self.store.read(shown[1])
             regions = event.details.get("regions") or []
