@@ -100,7 +100,7 @@ class Builder:
         not (against the previous frame or the baseline), or it jumped."""
         s = self.obs.scores
         return (
-            s.lighting_change or s.lighting_score >= self.th.lighting_threshold or self.light_jump()
+            s.lighting_score >= self.th.lighting_threshold or self.light_jump()
         )
 
     def switching_light(self) -> bool:

@@ -12,12 +12,12 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from shelfcam.errors import InvalidInput
-from shelfcam.vision.scores import SHIFT_MIN_CONFIDENCE, SHIFT_THRESHOLD_PX, STABLE_FRAME_CHANGE
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Defaults come from the vision scores' scales (docs/vision.md, docs/tuning.md)."""
+    """The one definition of every threshold and its default (docs/tuning.md lists them,
+    checked by tests/unit/test_docs.py; the scores' scales are in docs/vision.md)."""
 
     interaction_threshold: float = 0.01
     """Motion in the interaction ROI that starts an interaction (share of ROI pixels)."""
@@ -28,7 +28,7 @@ class Thresholds:
     interaction_max_seconds: float = 10.0
     """An interaction still going after this long (someone standing at the shelf, a busy
     view) is recorded then, open, and closed when it ends."""
-    stable_frame_change: float = STABLE_FRAME_CHANGE
+    stable_frame_change: float = 0.005
     """A frame is stable when less than this share of the whole view changed."""
     stable_frames: int = 2
     """Consecutive stable frames needed for a stable view (post_stable_found, baseline)."""
@@ -55,9 +55,9 @@ class Thresholds:
     """Obstruction score above which the view counts as covered."""
     obstruction_seconds: float = 2.0
     """How long the view must stay covered before camera_obstructed."""
-    shift_threshold_px: float = SHIFT_THRESHOLD_PX
+    shift_threshold_px: float = 1.2
     """Translation against the reference (analysis pixels) that counts as moved."""
-    shift_min_confidence: float = SHIFT_MIN_CONFIDENCE
+    shift_min_confidence: float = 0.5
     """Phase-correlation confidence below which a shift estimate is ignored."""
     shift_min_explained: float = 0.5
     """Share of the view's difference to the reference that the shift must explain (the

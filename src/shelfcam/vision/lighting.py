@@ -10,8 +10,8 @@ Two measurements between frames ``a`` and ``b``:
   (black frame) counts as "structure unchanged where visible".
 
 ``score = brightness * clip(1 - structure / LIGHT_STRUCTURE_LIMIT, 0, 1)`` in 0..1 when at
-least half the view (`LIGHT_MIN_BRIGHTNESS`) changed brightness, else 0; and
-``changed = score >= LIGHTING_THRESHOLD``. A hand or a passer-by changes brightness and
+least half the view (`LIGHT_MIN_BRIGHTNESS`) changed brightness, else 0 (the engine's
+``lighting_threshold`` judges it). A hand or a passer-by changes brightness and
 structure together (score near 0); a covered lens replaces the structure with a flat
 surface (score near 0); a lamp switched on or off, or a big exposure jump, scores 0.5-1.
 """
@@ -26,7 +26,6 @@ from shelfcam.vision.frame import Frame
 from shelfcam.vision.roi import RoiMask
 
 __all__ = [
-    "LIGHTING_THRESHOLD",
     "LIGHT_MIN_BRIGHTNESS",
     "LIGHT_RELATIVE",
     "LIGHT_STEP",
@@ -39,8 +38,6 @@ __all__ = [
 ]
 
 LIGHT_STRUCTURE_LIMIT = 0.25
-LIGHTING_THRESHOLD = 0.35
-"""Score at or above which a lighting change is reported."""
 LIGHT_MIN_BRIGHTNESS = 0.5
 """Below this fraction of the view changing brightness, structure is not examined."""
 
@@ -48,8 +45,7 @@ LIGHT_MIN_BRIGHTNESS = 0.5
 @dataclass(frozen=True)
 class LightingResult:
     score: float
-    """0..1 (see module docstring); `LIGHTING_THRESHOLD` decides ``changed``."""
-    changed: bool
+    """0..1 (see module docstring); the engine's ``lighting_threshold`` judges it."""
     brightness: float
     """Fraction of the view whose brightness changed."""
     structure: float
@@ -57,13 +53,13 @@ class LightingResult:
 
 
 def lighting_from(brightness: float, structure: float) -> LightingResult:
-    """Combine the two measurements into a score and a decision."""
+    """Combine the two measurements into a score."""
     keep = min(1.0, max(0.0, 1.0 - structure / LIGHT_STRUCTURE_LIMIT))
     score = brightness * keep
-    return LightingResult(score, score >= LIGHTING_THRESHOLD, brightness, structure)
+    return LightingResult(score, brightness, structure)
 
 
-_UNCHANGED = LightingResult(0.0, False, 0.0, 0.0)
+_UNCHANGED = LightingResult(0.0, 0.0, 0.0)
 
 
 def lighting_change(
@@ -83,7 +79,7 @@ def lighting_change(
     if bright is None:
         bright = brightness_in(a, b, roi, LIGHT_MIN_BRIGHTNESS)
     if bright < LIGHT_MIN_BRIGHTNESS:
-        return LightingResult(0.0, False, bright, 0.0) if bright else _UNCHANGED
+        return LightingResult(0.0, bright, 0.0) if bright else _UNCHANGED
     if smap is None:
         smap = structure_map(a, b, roi, lit=True)
     return lighting_from(bright, smap.raw_fraction)

@@ -35,18 +35,8 @@ from shelfcam.vision.motion import change_mask, half_difference, motion_in, movi
 from shelfcam.vision.persistence import Change, changes_of
 from shelfcam.vision.roi import FULL_FRAME, Region, RoiMask, Rois, roi_mask
 
-# Suggested defaults for the rule engine (documented in docs/vision.md).
-MOTION_START = 0.015
-MOTION_END = 0.005
-STABLE_FRAME_CHANGE = 0.005
-INVENTORY_DELTA_THRESHOLD = 0.2
-LIGHTING_THRESHOLD = 0.35
-OBSTRUCTION_THRESHOLD = 0.7
-SHIFT_THRESHOLD_PX = 1.2
-"""A shift estimate at least this large (analysis px) with at least `SHIFT_MIN_CONFIDENCE`
-may be a moved camera: it is checked with `explained_shift` (the engine's defaults)..."""
-SHIFT_MIN_CONFIDENCE = 0.5
-EMPTY_SIMILARITY_THRESHOLD = 0.8
+# Vision measures; it decides nothing. The thresholds the scores are judged against are the
+# engine's (shelfcam.engine.config.Thresholds, listed in docs/tuning.md): one definition.
 SHIFT_CHECK_MAX_CHANGE = 0.01
 """The scene shift is measured on still frames only (frame_change at most this, or no
 previous frame): the engine judges the camera's position on still views, and a frame with
@@ -59,22 +49,21 @@ class FrameScores:
 
     motion: float
     """Interaction ROI vs previous frame: fraction of ROI pixels changed, 0..1 (0 if no
-    previous frame). Start an interaction above ~0.015, end below ~0.005."""
+    previous frame). Judged against ``interaction_threshold`` and ``interaction_end_threshold``."""
     frame_change: float
     """Whole frame vs previous frame: fraction of pixels changed, 0..1 (1.0 if no previous
-    frame: stability unknown). Stable below ~0.005."""
+    frame: stability unknown). Still below ``stable_frame_change``."""
     inventory_delta: float | None
     """Inventory ROI vs baseline: structural change score 0..1 (None if no baseline).
-    stock_changed above ~0.2 (0.2 = about 0.56 % of the ROI changed)."""
+    Judged against ``inventory_change_threshold`` (0.2 = about 0.56 % of the ROI changed)."""
     regions: tuple[Region, ...]
     """Changed places vs baseline, boxes normalised to the full frame, largest first."""
-    lighting_change: bool
-    """Brightness jumped while structure did not, vs the previous frame (whole view) or vs
-    the baseline (inventory ROI). Never a stock change: re-base."""
     lighting_score: float
-    """0..1, the larger of the two comparisons; lighting_change = score >= 0.35."""
+    """0..1: how much brightness jumped while structure did not, the larger of the two
+    comparisons: vs the previous frame (whole view) and vs the baseline (inventory ROI).
+    At or above ``lighting_threshold`` the change is the light's, never stock: re-base."""
     obstruction: float
-    """0..1: dark, uniform or detail-less view. Obstructed above ~0.7."""
+    """0..1: dark, uniform or detail-less view. Judged against ``obstruction_threshold``."""
     sharpness: float
     """0..1: fine detail relative to contrast (informative)."""
     shift_px: float
@@ -131,7 +120,7 @@ class FrameScores:
         return out
 
 
-_NO_LIGHTING = LightingResult(0.0, False, 0.0, 0.0)
+_NO_LIGHTING = LightingResult(0.0, 0.0, 0.0)
 
 
 def _same_size(a: Frame | None, b: Frame) -> Frame | None:
@@ -178,8 +167,8 @@ def analyze(
     rois: Rois,
     patches: Sequence[tuple[Frame, Region]] = (),
     anchors: Sequence[Frame | None] = (),
-    shift_gate: tuple[float, float] = (SHIFT_THRESHOLD_PX, SHIFT_MIN_CONFIDENCE),
-    still: float = STABLE_FRAME_CHANGE,
+    shift_gate: tuple[float, float] = (0.0, 0.0),
+    still: float = 1.0,
 ) -> FrameScores:
     """Every score of ``cur`` (see `FrameScores` for each field's meaning and scale).
 
@@ -190,7 +179,10 @@ def analyze(
     or one of another size. ``shift_gate``: the size (analysis px) and confidence from
     which a shift estimate may be a moved camera, and is checked (`explained_shift`).
     ``still``: below this share of the inventory ROI moving, the frame is still and the
-    empty-shelf reference is compared (emptiness is judged on still views only).
+    empty-shelf reference is compared (emptiness is judged on still views only). The
+    engine passes its thresholds (``shift_threshold_px``, ``shift_min_confidence``,
+    ``stable_frame_change``); by default nothing is gated: every shift is checked and every
+    frame compared.
     """
     prev = _same_size(prev, cur)
     baseline = _same_size(baseline, cur)
@@ -252,7 +244,6 @@ def analyze(
         frame_change=frame_change,
         inventory_delta=delta,
         regions=regions,
-        lighting_change=light.changed,
         lighting_score=light.score,
         obstruction=obstruction(cur),
         sharpness=cur.sharpness,

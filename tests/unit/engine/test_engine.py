@@ -70,7 +70,6 @@ def frame(
         frame_change=motion if change is None else change,
         inventory_delta=delta,
         regions=tuple(c.region for c in changes),
-        lighting_change=lighting >= 0.35,
         lighting_score=lighting,
         obstruction=obstruction,
         sharpness=0.5,

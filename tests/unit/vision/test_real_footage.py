@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from shelfcam.engine.config import Thresholds
 from shelfcam.vision import (
     FULL_FRAME,
     Frame,
@@ -22,8 +23,10 @@ from shelfcam.vision import (
     motion_scores,
     roi_mask,
 )
-from shelfcam.vision.scores import INVENTORY_DELTA_THRESHOLD, MOTION_END, MOTION_START
 from tests.unit.vision.images import with_object
+
+TH = Thresholds()
+"""The engine's defaults: the scores are judged against these."""
 
 REPO = Path(__file__).resolve().parents[3]
 REAL = Path(os.environ.get("SHELFCAM_REAL_DATA", str(REPO / ".." / "shared" / "data" / "real")))
@@ -80,11 +83,11 @@ def test_light_switch_fires_lighting_not_inventory(name: str) -> None:
                 empty_ref=None,
                 rois=rois,
             )
-            fired = fired or s.lighting_change
+            fired = fired or s.lighting_score >= TH.lighting_threshold
         assert fired, f"lighting change at the switch after frame {before}"
         settled = min(len(frames) - 1, after + 10)
         delta = inventory_delta(base, frames[settled], FULL_FRAME)
-        assert delta.score < INVENTORY_DELTA_THRESHOLD, (before, settled, delta)
+        assert delta.score < TH.inventory_change_threshold, (before, settled, delta)
 
 
 @pytest.mark.parametrize(
@@ -106,7 +109,7 @@ def test_object_seen_across_a_light_switch(
     else:
         a = make_frame(with_object(np.array(a.gray), box))
     res = inventory_delta(a, b, FULL_FRAME)
-    assert res.score > INVENTORY_DELTA_THRESHOLD
+    assert res.score > TH.inventory_change_threshold
     h, w = b.gray.shape
     x, y, bw, bh = box
     truth = Region(x / w, y / h, bw / w, bh / h)
@@ -119,7 +122,8 @@ def test_alternating_light_lit_views_match() -> None:
     first, last = lit[0] + 5, lit[-1]
     assert frames[first].mean > 80 and frames[last].mean > 80
     assert (
-        inventory_delta(frames[first], frames[last], FULL_FRAME).score < INVENTORY_DELTA_THRESHOLD
+        inventory_delta(frames[first], frames[last], FULL_FRAME).score
+        < TH.inventory_change_threshold
     )
 
 
@@ -151,14 +155,16 @@ def test_hand_motion_inside_hand_roi_not_elsewhere() -> None:
     inside = motion_scores(fb, ff, roi_mask(sw, sh, over)).motion
     outside = motion_scores(fb, ff, roi_mask(sw, sh, away)).motion
     assert inside > 0.2
-    assert outside < MOTION_END
+    assert outside < TH.interaction_end_threshold
 
 
 def test_walking_by_motion_then_no_inventory_change() -> None:
     frames = clip("walking-by")
     full = roi_mask(frames[0].small.shape[1], frames[0].small.shape[0], FULL_FRAME)
     motion = [motion_scores(frames[i - 1], frames[i], full).motion for i in range(1, len(frames))]
-    assert max(motion) > MOTION_START, "the person passing is seen"
-    assert sum(m > MOTION_START for m in motion) >= 5
-    assert motion[0] < MOTION_END and motion[-1] < MOTION_END, "still before and after"
-    assert inventory_delta(frames[0], frames[-1], FULL_FRAME).score < INVENTORY_DELTA_THRESHOLD
+    assert max(motion) > TH.interaction_threshold, "the person passing is seen"
+    assert sum(m > TH.interaction_threshold for m in motion) >= 5
+    assert motion[0] < TH.interaction_end_threshold and motion[-1] < TH.interaction_end_threshold, (
+        "still before and after"
+    )
+    assert inventory_delta(frames[0], frames[-1], FULL_FRAME).score < TH.inventory_change_threshold

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shelfcam.engine.config import Thresholds
 from shelfcam.vision import (
     FULL_FRAME,
     Region,
@@ -23,14 +24,6 @@ from shelfcam.vision import (
     roi_mask,
     scene_shift,
 )
-from shelfcam.vision.scores import (
-    EMPTY_SIMILARITY_THRESHOLD,
-    INVENTORY_DELTA_THRESHOLD,
-    MOTION_START,
-    OBSTRUCTION_THRESHOLD,
-    SHIFT_MIN_CONFIDENCE,
-    SHIFT_THRESHOLD_PX,
-)
 from tests.unit.vision.images import (
     gain_offset,
     noisy,
@@ -39,6 +32,9 @@ from tests.unit.vision.images import (
     with_flat_item,
     with_object,
 )
+
+TH = Thresholds()
+"""The engine's defaults: the scores are judged against these."""
 
 LEFT = ((0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0))
 RIGHT = ((0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0))
@@ -109,7 +105,7 @@ def test_flat_item_on_plain_board_is_seen(appear: bool, seed: int) -> None:
     full = noisy(with_flat_item(plain(seed), SMALL_BOX, 70), 2.0, 20 + seed)
     a, b = (empty, full) if appear else (full, empty)
     res = inventory_delta(make_frame(a), make_frame(b), INV)
-    assert res.score > INVENTORY_DELTA_THRESHOLD
+    assert res.score > TH.inventory_change_threshold
     # The outline may come in pieces (its corners): all on the item, together covering it.
     x0 = min(r.x for r in res.regions)
     y0 = min(r.y for r in res.regions)
@@ -176,15 +172,15 @@ def test_lighting_fires_on_light_not_on_object() -> None:
     rois = Rois(FULL_FRAME, INV)
     dim = make_frame(noisy(gain_offset(textured(5), 0.4, 0.0), 1.0, 2))
     s = analyze(dim, prev=fb, baseline=fb, reference=None, empty_ref=None, rois=rois)
-    assert s.lighting_change and s.lighting_score >= 0.35
-    assert s.inventory_delta is not None and s.inventory_delta < INVENTORY_DELTA_THRESHOLD
+    assert s.lighting_score >= TH.lighting_threshold
+    assert s.inventory_delta is not None and s.inventory_delta < TH.inventory_change_threshold
     obj = make_frame(noisy(with_object(textured(5), (40, 30, 60, 60)), 2.0, 3))
     s2 = analyze(obj, prev=fb, baseline=fb, reference=None, empty_ref=None, rois=rois)
-    assert not s2.lighting_change
-    assert s2.inventory_delta is not None and s2.inventory_delta > INVENTORY_DELTA_THRESHOLD
+    assert s2.lighting_score < TH.lighting_threshold
+    assert s2.inventory_delta is not None and s2.inventory_delta > TH.inventory_change_threshold
     same = make_frame(noisy(textured(5), 2.0, 4))
     s3 = analyze(same, prev=fb, baseline=fb, reference=None, empty_ref=None, rois=rois)
-    assert not s3.lighting_change and s3.lighting_score < 0.05
+    assert s3.lighting_score < 0.05
 
 
 @pytest.mark.parametrize(
@@ -207,7 +203,7 @@ def test_obstruction(kind: str, blocked: bool) -> None:
     }[kind]
     score = obstruction(make_frame(np.asarray(img, dtype=np.uint8)))
     assert 0.0 <= score <= 1.0
-    assert (score >= OBSTRUCTION_THRESHOLD) == blocked
+    assert (score >= TH.obstruction_threshold) == blocked
 
 
 def test_sharpness_drops_with_blur() -> None:
@@ -226,8 +222,8 @@ def test_scene_shift_recovers_translation(dx: int, dy: int) -> None:
     # accuracy is tested below.
     assert s.dx == pytest.approx(dx, rel=0.3, abs=1.0)
     assert s.dy == pytest.approx(dy, rel=0.3, abs=1.0)
-    assert s.confidence >= SHIFT_MIN_CONFIDENCE
-    assert (s.magnitude >= SHIFT_THRESHOLD_PX) == (dx != 0 or dy != 0)
+    assert s.confidence >= TH.shift_min_confidence
+    assert (s.magnitude >= TH.shift_threshold_px) == (dx != 0 or dy != 0)
 
 
 def test_scene_shift_is_sub_pixel_accurate() -> None:
@@ -249,8 +245,8 @@ def test_empty_similarity() -> None:
     empty = make_frame(noisy(textured(9), 2.0, 1))
     still_empty = make_frame(noisy(textured(9), 2.0, 2))
     one_item = make_frame(noisy(with_object(textured(9), SMALL_BOX), 2.0, 3))
-    assert empty_similarity(still_empty, empty, INV) >= EMPTY_SIMILARITY_THRESHOLD
-    assert empty_similarity(one_item, empty, INV) < EMPTY_SIMILARITY_THRESHOLD
+    assert empty_similarity(still_empty, empty, INV) >= TH.empty_threshold
+    assert empty_similarity(one_item, empty, INV) < TH.empty_threshold
 
 
 def test_analyze_without_references_and_to_dict() -> None:
@@ -264,7 +260,7 @@ def test_analyze_without_references_and_to_dict() -> None:
     s2 = analyze(moved, prev=prev, baseline=prev, reference=prev, empty_ref=prev, rois=Rois())
     d = s2.to_dict(3)
     assert json.loads(json.dumps(d)) == d
-    assert s2.motion > MOTION_START
+    assert s2.motion > TH.interaction_threshold
     assert isinstance(d["regions"], list) and d["regions"]
     assert all(round(v, 3) == v for v in d.values() if isinstance(v, float))
 
