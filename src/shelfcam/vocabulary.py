@@ -1,5 +1,5 @@
-"""The words every layer shares, each defined once: event types, the images an event keeps,
-a capture's storage class and analysis status.
+"""The words every layer shares, each defined once: device names, event types, the images an
+event keeps, a capture's storage class and analysis status.
 
 The engine's output, the API's schema, the UI's labels, the frame store's layout and the
 retention rule all take these from here. The database holds the same lists as CHECK
@@ -13,7 +13,10 @@ Pure: no I/O, importable from the lint-guarded core.
 
 from __future__ import annotations
 
+import re
 from typing import Final, Literal, get_args
+
+from shelfcam.errors import InvalidInput
 
 EventType = Literal[
     "interaction_detected",
@@ -62,3 +65,23 @@ STORAGE_CLASSES: Final[tuple[StorageClass, ...]] = get_args(StorageClass)
 AnalysisStatus = Literal["queued", "processed", "failed", "skipped"]
 """Where a capture is in analysis (the schema's ``analysis_status``)."""
 ANALYSIS_STATUSES: Final[tuple[AnalysisStatus, ...]] = get_args(AnalysisStatus)
+
+DEVICE_ID_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+"""A device's name, its ``device_id`` everywhere (tables, file paths, the queue lock): a
+strict ASCII slug (the devices table's CHECK holds the same pattern)."""
+_RESERVED: Final = (
+    {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
+)
+"""Names that some file systems treat specially; refused so a data dir can move anywhere."""
+
+
+def validate_device_id(name: str) -> str:
+    """Return ``name`` if it is a valid device id, else raise :class:`InvalidInput`."""
+    if not isinstance(name, str) or not DEVICE_ID_PATTERN.fullmatch(name) or not name.isascii():
+        raise InvalidInput(
+            f"device name {name!r} is not valid: use 1-63 characters a-z, 0-9, '-' or '_', "
+            "starting with a letter or digit"
+        )
+    if name in _RESERVED:
+        raise InvalidInput(f"device name {name!r} is reserved; choose another")
+    return name

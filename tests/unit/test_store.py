@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from shelfcam.devices import validate_device_id
 from shelfcam.errors import InvalidInput, StorageError
 from shelfcam.frames import store
 from shelfcam.frames.store import FrameStore
+from shelfcam.vocabulary import validate_device_id
 
 DAY = date(2026, 11, 26)
 JPEG = b"\xff\xd8\xff" + b"x" * 100 + b"\xff\xd9"

@@ -10,8 +10,7 @@ from typing import Any
 
 from shelfcam.db import stats as queries
 from shelfcam.db.types import Conn
-from shelfcam.devices import validate_device_id
-from shelfcam.vocabulary import EVENT_TYPES
+from shelfcam.vocabulary import EVENT_TYPES, validate_device_id
 
 MAX_DAYS = 366
 

@@ -9,7 +9,6 @@ would cost every upload milliseconds (docs/decisions.md).
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -18,25 +17,9 @@ from shelfcam.db import devices as queries
 from shelfcam.db.types import Conn, Row
 from shelfcam.errors import Conflict, InvalidInput, NotFound
 from shelfcam.vision import polygons
+from shelfcam.vocabulary import validate_device_id
 
-DEVICE_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
-# Names that some file systems treat specially; refused so a data dir can move anywhere.
-_RESERVED = (
-    {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
-)
 TOKEN_PREFIX = "shc_"  # noqa: S105 - a prefix that makes tokens recognisable, not a secret
-
-
-def validate_device_id(name: str) -> str:
-    """Return ``name`` if it is a valid device id, else raise :class:`InvalidInput`."""
-    if not isinstance(name, str) or not DEVICE_ID_PATTERN.fullmatch(name) or not name.isascii():
-        raise InvalidInput(
-            f"device name {name!r} is not valid: use 1-63 characters a-z, 0-9, '-' or '_', "
-            "starting with a letter or digit"
-        )
-    if name in _RESERVED:
-        raise InvalidInput(f"device name {name!r} is reserved; choose another")
-    return name
 
 
 def new_token() -> str:

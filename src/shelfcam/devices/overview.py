@@ -11,9 +11,10 @@ from typing import Any, Literal
 
 from shelfcam.db import device_status as queries
 from shelfcam.db.types import Conn, Row
-from shelfcam.devices import device_json, validate_device_id
+from shelfcam.devices import device_json
 from shelfcam.engine.config import Thresholds
 from shelfcam.errors import InvalidInput, NotFound
+from shelfcam.vocabulary import validate_device_id
 
 RATE_WINDOW = timedelta(minutes=5)
 ERROR_WINDOW = timedelta(hours=24)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from shelfcam.analysis import eventframes
 from shelfcam.db import analysis as queries
 from shelfcam.db.types import Conn
-from shelfcam.devices import validate_device_id
 from shelfcam.errors import InvalidInput, NotFound
 from shelfcam.frames.store import FrameStore
 from shelfcam.vision import decode_gray
+from shelfcam.vocabulary import validate_device_id
 
 
 async def mark_empty(

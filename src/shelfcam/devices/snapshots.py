@@ -17,9 +17,9 @@ import anyio.to_thread
 
 from shelfcam.db import snapshots as queries
 from shelfcam.db.types import Conn
-from shelfcam.devices import validate_device_id
 from shelfcam.errors import Gone, InvalidInput, NotFound
 from shelfcam.frames.store import FrameStore
+from shelfcam.vocabulary import validate_device_id
 
 log = logging.getLogger(__name__)
 

@@ -99,9 +99,7 @@ class Builder:
         """The light changed: brightness moved over much of the view while structure did
         not (against the previous frame or the baseline), or it jumped."""
         s = self.obs.scores
-        return (
-            s.lighting_score >= self.th.lighting_threshold or self.light_jump()
-        )
+        return s.lighting_score >= self.th.lighting_threshold or self.light_jump()
 
     def switching_light(self) -> bool:
         """A lighting change is under way: the frame it was first seen, and the exposure

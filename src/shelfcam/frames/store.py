@@ -38,9 +38,8 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from shelfcam.devices import validate_device_id
 from shelfcam.errors import InvalidInput, ServerBusy, StorageError
-from shelfcam.vocabulary import IMAGE_ROLES, ImageRole
+from shelfcam.vocabulary import IMAGE_ROLES, ImageRole, validate_device_id
 
 log = logging.getLogger(__name__)
 

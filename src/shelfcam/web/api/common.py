@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 
-from shelfcam.devices import DEVICE_ID_PATTERN
+from shelfcam.vocabulary import DEVICE_ID_PATTERN
 from shelfcam.web.auth import Principal, require_api_principal, require_api_writer
 from shelfcam.web.context import AppContext, get_context
 from shelfcam.web.schemas import ErrorBody

@@ -15,6 +15,7 @@ from shelfcam import devices
 from shelfcam.accounts import admins
 from shelfcam.devices import overview, references
 from shelfcam.errors import NotFound, ShelfcamError
+from shelfcam.vocabulary import DEVICE_ID_PATTERN
 from shelfcam.web.auth import require_csrf, require_page_session
 from shelfcam.web.context import AppContext, get_context
 from shelfcam.web.templating import render
@@ -77,7 +78,7 @@ async def devices_page(
     device: Annotated[str, Query(max_length=63)] = "",
 ) -> Response:
     message = MESSAGES.get(done)
-    if message and devices.DEVICE_ID_PATTERN.fullmatch(device):
+    if message and DEVICE_ID_PATTERN.fullmatch(device):
         message = f"{device}: {message}"
     return await _devices_page(request, context, session, message=message)
 

@@ -10,8 +10,7 @@ from fastapi.responses import Response
 
 from shelfcam.accounts import admins
 from shelfcam.activity import stats, timeline
-from shelfcam.devices import DEVICE_ID_PATTERN
-from shelfcam.vocabulary import EVENT_TYPES
+from shelfcam.vocabulary import DEVICE_ID_PATTERN, EVENT_TYPES
 from shelfcam.web.auth import require_page_session
 from shelfcam.web.context import AppContext, get_context
 from shelfcam.web.svg import DaySeries, stacked_days

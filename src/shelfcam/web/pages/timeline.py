@@ -13,9 +13,8 @@ from fastapi.responses import Response
 
 from shelfcam.accounts import admins
 from shelfcam.activity import explain, timeline
-from shelfcam.devices import DEVICE_ID_PATTERN
 from shelfcam.errors import InvalidInput, NotFound
-from shelfcam.vocabulary import EVENT_TYPES, FRAME_ROLES
+from shelfcam.vocabulary import DEVICE_ID_PATTERN, EVENT_TYPES, FRAME_ROLES
 from shelfcam.web.auth import require_page_session
 from shelfcam.web.context import AppContext, get_context
 from shelfcam.web.templating import render
