@@ -46,7 +46,7 @@ from shelfcam.config import Settings, load_settings  # noqa: E402
 from shelfcam.db.connect import connection, open_pool  # noqa: E402
 from shelfcam.db.migrate import migrate  # noqa: E402
 from shelfcam.devices import add_device  # noqa: E402
-from shelfcam.frames.store import FrameStore  # noqa: E402
+from shelfcam.frames.files import FileFrameStore  # noqa: E402
 from shelfcam.retention.runner import Retention  # noqa: E402
 from shelfcam.retention.summary import Summary  # noqa: E402
 
@@ -128,7 +128,7 @@ async def clean(settings: Settings, url: str, now: datetime) -> tuple[Summary, l
     pool = await open_pool(url, size=2)
     watcher = asyncio.create_task(monitor())
     try:
-        retention = Retention(settings, pool, FrameStore(settings.data_dir))
+        retention = Retention(settings, pool, FileFrameStore(settings.data_dir))
         return await retention.run(now), lags
     finally:
         done.set()

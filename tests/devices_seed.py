@@ -13,6 +13,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from shelfcam.devices import hash_token, new_token
+from shelfcam.frames import layout
 from shelfcam.frames.store import FrameStore
 from tests.events_seed import shelf_jpeg
 
@@ -80,7 +81,11 @@ def add_snapshot(
 ) -> uuid.UUID:
     """A snapshot's debug capture with its file, as ingest keeps it."""
     capture_id = uuid.uuid4()
-    uri = store.write_debug(device_id, received_at.date(), capture_id, shelf_jpeg("pre", seed=3))
+    uri = store.put(
+        layout.debug_uri(device_id, received_at.date(), capture_id),
+        shelf_jpeg("pre", seed=3),
+        durable=False,
+    )
     add_capture(
         conn,
         device_id,

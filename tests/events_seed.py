@@ -18,7 +18,9 @@ import numpy as np
 import psycopg
 from psycopg.types.json import Jsonb
 
-from shelfcam.frames.store import FrameStore, event_uri
+from shelfcam.frames import layout
+from shelfcam.frames.layout import event_uri
+from shelfcam.frames.store import FrameStore
 from shelfcam.vocabulary import ImageRole
 
 WIDTH, HEIGHT = 640, 480
@@ -161,7 +163,11 @@ def seed_event(
         uri = event_uri(device_id, day, event_id, role)
         size = (160, 120) if role == "thumb" else (WIDTH, HEIGHT)
         if role not in expired:
-            store.write_event_image(device_id, day, event_id, role, shelf_jpeg(role, size=size))
+            store.put(
+                layout.event_uri(device_id, day, event_id, role),
+                shelf_jpeg(role, size=size),
+                durable=True,
+            )
         conn.execute(
             "INSERT INTO event_images (event_id, role, capture_id, derived_storage_uri,"
             " expired_at) VALUES (%s, %s, %s, %s, %s)",

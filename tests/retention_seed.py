@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg.rows import dict_row
 
-from shelfcam.frames.store import FrameStore, event_folder_uri
+from shelfcam.frames import layout
+from shelfcam.frames.files import FileFrameStore
+from shelfcam.frames.layout import event_folder_uri
 from shelfcam.vocabulary import ImageRole
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8 + b"\xff\xd9"
@@ -40,7 +42,7 @@ class SeededEvent:
 
 
 class Seeder:
-    def __init__(self, db_url: str, store: FrameStore) -> None:
+    def __init__(self, db_url: str, store: FileFrameStore) -> None:
         self.db_url = db_url
         self.store = store
 
@@ -61,9 +63,11 @@ class Seeder:
         capture_id = uuid.uuid4()
         day = received_at.astimezone(UTC).date()
         if storage_class == "debug":
-            uri = self.store.write_debug(device_id, day, capture_id, data)
+            uri = self.store.put(layout.debug_uri(device_id, day, capture_id), data, durable=False)
         else:
-            uri = self.store.write_staging(device_id, day, capture_id, data)
+            uri = self.store.put(
+                layout.staging_uri(device_id, day, capture_id), data, durable=False
+            )
         with self._conn() as conn:
             conn.execute(
                 "INSERT INTO captures (capture_id, device_id, received_at, storage_uri,"
@@ -116,7 +120,7 @@ class Seeder:
                 staging = str(row["storage_uri"])
             else:
                 capture_id, staging = self.capture(device_id, started_at)
-            uri = self.store.promote(staging, device_id, day, event_id, role)
+            uri = self.store.link(staging, layout.event_uri(device_id, day, event_id, role))
             seeded.captures[role] = capture_id
             seeded.uris[role] = uri
             with self._conn() as conn:
@@ -133,7 +137,9 @@ class Seeder:
                     )
             if release:
                 self.store.delete(staging)
-        thumb = self.store.write_event_image(device_id, day, event_id, "thumb", JPEG[:600])
+        thumb = self.store.put(
+            layout.event_uri(device_id, day, event_id, "thumb"), JPEG[:600], durable=True
+        )
         seeded.uris["thumb"] = thumb
         with self._conn() as conn:
             conn.execute(

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from shelfcam.accounts import admins
 from shelfcam.config import Settings, load_settings
 from shelfcam.db.connect import connection
+from shelfcam.frames.files import FileFrameStore
 from shelfcam.frames.store import FrameStore
 from shelfcam.web.app import create_app
 
@@ -43,7 +44,7 @@ async def running_app(db_url: str, data_dir: Path, **overrides: Any) -> AsyncIte
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
     ):
-        yield WebApp(app, client, settings, FrameStore(data_dir), db_url)
+        yield WebApp(app, client, settings, FileFrameStore(data_dir), db_url)
 
 
 async def create_user(db_url: str, username: str = "admin", password: str = PASSWORD) -> None:

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from shelfcam.engine.config import Thresholds
+from shelfcam.frames.files import FileFrameStore
 from shelfcam.frames.store import FrameStore
 from tests.devices_seed import add_device_sync, add_scored_frames
 from tests.e2e.chromium import BROWSER_MARKS, launch, shot, watch
@@ -187,7 +188,7 @@ def _seed_tuning(db_url: str, store: FrameStore) -> str:
 def test_change_a_threshold_and_see_the_preview(
     browser: Browser, db_url: str, tmp_path: Path
 ) -> None:
-    stock = _seed_tuning(db_url, FrameStore(tmp_path))
+    stock = _seed_tuning(db_url, FileFrameStore(tmp_path))
     create_user_sync(db_url)
     with live_server(db_url, tmp_path) as base:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -230,7 +231,7 @@ def test_change_a_threshold_and_see_the_preview(
 
 
 def test_the_charts_render(browser: Browser, db_url: str, tmp_path: Path) -> None:
-    store = FrameStore(tmp_path)
+    store = FileFrameStore(tmp_path)
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     kinds = ["interaction_detected", "interaction_detected", "stock_changed", "empty_confirmed"]
     with psycopg.connect(db_url, autocommit=True) as conn:

@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from shelfcam.frames.files import FileFrameStore
 from shelfcam.frames.store import FrameStore
 from tests.e2e.chromium import BROWSER_MARKS, launch, watch
 from tests.e2e.chromium import shot as _shot
@@ -68,7 +69,7 @@ def _image_loaded(page: Page, selector: str) -> bool:
 
 
 def test_login_timeline_and_event_page(browser: Browser, db_url: str, tmp_path: Path) -> None:
-    store = FrameStore(tmp_path)
+    store = FileFrameStore(tmp_path)
     event_id = _seed_timeline(db_url, store)
     create_user_sync(db_url)
     with live_server(db_url, tmp_path, timeline_poll_seconds=1) as base:
@@ -182,7 +183,7 @@ def test_login_timeline_and_event_page(browser: Browser, db_url: str, tmp_path: 
 def test_images_and_api_refuse_a_browser_without_a_session(
     browser: Browser, db_url: str, tmp_path: Path
 ) -> None:
-    event_id = _seed_timeline(db_url, FrameStore(tmp_path))
+    event_id = _seed_timeline(db_url, FileFrameStore(tmp_path))
     with live_server(db_url, tmp_path) as base:
         context = browser.new_context()
         page = context.new_page()

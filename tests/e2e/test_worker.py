@@ -16,12 +16,13 @@ import httpx
 import psycopg
 import pytest
 
+from shelfcam.analysis.outputs import Committed, Outputs
 from shelfcam.analysis.tasks import running_worker
 from shelfcam.analysis.worker import Analyzer
 from shelfcam.config import Settings
 from shelfcam.db.connect import open_pool
 from shelfcam.db.types import Pool
-from shelfcam.frames.store import FrameStore
+from shelfcam.frames.files import FileFrameStore
 from shelfcam.metrics import Metrics
 from shelfcam.sim.scenes import generate
 from tests.apps import asgi_client, files_under, new_device, settings_for
@@ -148,7 +149,7 @@ async def test_upload_queue_worker_events(rig: Rig) -> None:
     token = await new_device(rig.db_url, "shelf")
     start = datetime.now(UTC) - timedelta(minutes=1)
     await upload(rig.client, token, scene_frames("take_item"), start)
-    store = FrameStore(rig.data_dir)
+    store = FileFrameStore(rig.data_dir)
     async with running_worker(rig.settings, rig.pool, store, Metrics()):
         await wait_until_analyzed(rig.db_url)
     events = events_of(rig.db_url, "shelf")
@@ -240,7 +241,7 @@ async def test_crash_then_retry_gives_the_same_result(rig: Rig, point: str) -> N
     crash_token = await new_device(rig.db_url, "crash")
     clean_ids = await upload(rig.client, clean_token, frames, start)
     crash_ids = await upload(rig.client, crash_token, frames, start)
-    store = FrameStore(rig.data_dir)
+    store = FileFrameStore(rig.data_dir)
     await process_all(Analyzer(rig.settings, rig.pool, store), clean_ids)
     seqs = seq_of(rig.db_url)
     stock = next(e for e in events_of(rig.db_url, "clean") if e["event_type"] == "stock_changed")
@@ -287,7 +288,7 @@ async def test_two_workers_keep_each_cameras_order(rig: Rig) -> None:
     scenes = {"left": scene_frames("take_item"), "right": scene_frames("add_item")}
     for name, token in tokens.items():
         await upload(rig.client, token, scenes[name], start)
-    store = FrameStore(rig.data_dir)
+    store = FileFrameStore(rig.data_dir)
     async with (
         running_worker(rig.settings, rig.pool, store, Metrics()),
         running_worker(rig.settings, rig.pool, store, Metrics()),
@@ -315,7 +316,7 @@ async def test_same_frames_give_the_same_events(rig: Rig) -> None:
     for name in ("first", "second"):
         token = await new_device(rig.db_url, name)
         ids[name] = await upload(rig.client, token, frames, start)
-    store = FrameStore(rig.data_dir)
+    store = FileFrameStore(rig.data_dir)
     for name in ("first", "second"):
         await process_all(Analyzer(rig.settings, rig.pool, store), ids[name])
     seqs = seq_of(rig.db_url)
@@ -351,7 +352,7 @@ async def test_privacy_blur_keeps_only_the_shelf_sharp_in_stored_frames(rig: Rig
             "SELECT capture_id, storage_uri FROM captures WHERE device_id = 'private'"
         ):
             originals[str(capture_id)] = (rig.data_dir / uri).read_bytes()
-    await process_all(Analyzer(rig.settings, rig.pool, FrameStore(rig.data_dir)), ids)
+    await process_all(Analyzer(rig.settings, rig.pool, FileFrameStore(rig.data_dir)), ids)
     with psycopg.connect(rig.db_url) as conn:
         stored = conn.execute(
             "SELECT i.role, i.capture_id, i.derived_storage_uri FROM event_images i "
@@ -370,3 +371,55 @@ async def test_privacy_blur_keeps_only_the_shelf_sharp_in_stored_frames(rig: Rig
         # Outside: blurred away (detail gone), where the original had detail.
         assert _sharpness(original[outside]) > 20
         assert _sharpness(kept[outside]) < 0.2 * _sharpness(original[outside])
+
+
+class Recorder:
+    """An output that keeps what it is handed."""
+
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.got: list[Committed] = []
+
+    def deliver(self, committed: Committed) -> None:
+        self.got.append(committed)
+
+
+class Unreachable:
+    """An output whose receiver is down: it fails every time."""
+
+    name = "unreachable"
+
+    def deliver(self, committed: Committed) -> None:
+        raise ConnectionError("receiver down")
+
+
+async def test_outputs_get_each_committed_event_once_and_never_a_rolled_back_one(
+    rig: Rig,
+) -> None:
+    token = await new_device(rig.db_url, "cam")
+    ids = await upload(rig.client, token, scene_frames("take_item"), datetime.now(UTC))
+    recorder = Recorder()
+    crasher = Crasher("before_commit")
+    analyzer = Analyzer(
+        rig.settings,
+        rig.pool,
+        FileFrameStore(rig.data_dir),
+        fault=crasher,
+        outputs=Outputs([Unreachable(), recorder]),
+    )
+
+    # Every frame's first attempt dies before its commit (and is retried): what it would
+    # have recorded is rolled back and must reach no output.
+    def arm(_capture_id: uuid.UUID) -> None:
+        crasher.armed, crasher.fired = True, False
+
+    await process_all(analyzer, ids, arm)
+    recorded = events_of(rig.db_url, "cam")
+    assert {e["event_type"] for e in recorded} >= {"interaction_detected", "stock_changed"}
+    handed = [event for committed in recorder.got for event in committed.events]
+    assert sorted(str(e.event_id) for e in handed) == sorted(str(e["event_id"]) for e in recorded)
+    assert all(committed.device_id == "cam" for committed in recorder.got)
+    with psycopg.connect(rig.db_url) as conn:
+        statuses = {s for (s,) in conn.execute("SELECT DISTINCT analysis_status FROM captures")}
+    assert statuses == {"processed"}, "a failing output never fails a frame"

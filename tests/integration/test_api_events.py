@@ -176,7 +176,7 @@ async def test_event_detail_lists_images_with_urls_and_expiry(db_url: str, tmp_p
             else:
                 assert served.status_code == 200, role
                 assert served.headers["content-type"] == "image/jpeg"
-                assert served.content == web.store.read(
+                assert served.content == web.store.get(
                     f"{'thumbs' if role == 'thumb' else 'events'}/pantry/2026-11-20/"
                     f"{event_id}/{role}.jpg"
                 )

@@ -17,7 +17,7 @@ from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from shelfcam.frames.store import FrameStore
+from shelfcam.frames.files import FileFrameStore
 from tests.e2e.live_server import live_server
 from tests.events_seed import seed_event
 from tests.webapp import create_token
@@ -27,7 +27,7 @@ ADMIN_PATHS = r"^/(api/v1/(events|devices|stats)|images/|snapshots/)"
 
 def test_api_conforms_to_its_schema(db_url: str, tmp_path: Path) -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
-        seed_event(conn, FrameStore(tmp_path), device_id="pantry", started_at=datetime.now(UTC))
+        seed_event(conn, FileFrameStore(tmp_path), device_id="pantry", started_at=datetime.now(UTC))
     token = asyncio.run(create_token(db_url))
     headers = {"Authorization": f"Bearer {token}"}
     with live_server(db_url, tmp_path) as base:

@@ -13,6 +13,7 @@ import pytest
 
 from shelfcam.devices import hash_token
 from shelfcam.engine.config import Thresholds
+from shelfcam.frames import layout
 from tests.devices_seed import add_capture, add_scored_frames
 from tests.jpegs import jpeg
 from tests.webapp import WebApp, create_user, csrf_of, login, running_app
@@ -162,7 +163,9 @@ async def test_mark_empty_and_privacy(db_url: str, tmp_path: Path) -> None:
         assert "has no stable frame yet" in refused.text
         # With a baseline frame on disk, the reference is taken.
         capture = uuid.uuid4()
-        uri = web.store.write_staging("pantry", datetime.now(UTC).date(), capture, jpeg())
+        uri = web.store.put(
+            layout.staging_uri("pantry", datetime.now(UTC).date(), capture), jpeg(), durable=False
+        )
         with psycopg.connect(db_url, autocommit=True) as conn:
             add_capture(
                 conn,

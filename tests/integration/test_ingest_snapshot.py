@@ -11,7 +11,7 @@ import httpx
 import psycopg
 import pytest
 
-from shelfcam.frames import store
+from shelfcam.frames import layout
 from tests.apps import asgi_client, count, files_under, new_device, settings_for
 from tests.jpegs import jpeg
 
@@ -85,7 +85,7 @@ async def test_requested_snapshot_keeps_one_debug_copy_and_clears_the_request(
     assert meta["snapshot_of"] == first.json()["capture_id"]
     assert isinstance(uri, str)
     assert uri.startswith("debug/cam1/") and uri.endswith(f"/{snap_id}.jpg")
-    store.check_uri(uri)
+    layout.check_uri(uri)
     kept = tmp_path / "data" / uri
     assert kept.read_bytes() == jpeg(seed=1)
     # The originals are queued for analysis as always; the copy is not.

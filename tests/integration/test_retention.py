@@ -23,6 +23,8 @@ from shelfcam.analysis.jobqueue import ANALYSIS_QUEUE, MAINTENANCE_QUEUE
 from shelfcam.config import Settings
 from shelfcam.db.connect import open_pool
 from shelfcam.db.types import Pool
+from shelfcam.frames import layout
+from shelfcam.frames.files import FileFrameStore
 from shelfcam.frames.store import FrameStore
 from shelfcam.retention.runner import Retention, RetentionBusy
 from tests.apps import count, files_under, new_device, settings_for
@@ -71,7 +73,7 @@ async def env(db_url: str, tmp_path: Path) -> AsyncIterator[Env]:
     await new_device(db_url, "cam1")
     await new_device(db_url, "cam2")
     settings = settings_for(db_url, tmp_path / "data", retention_files_per_second=1_000_000)
-    store = FrameStore(settings.data_dir)
+    store = FileFrameStore(settings.data_dir)
     pool = await open_pool(db_url, size=4)
     try:
         yield Env(db_url, settings.data_dir.resolve(), settings, store, Seeder(db_url, store), pool)
@@ -192,7 +194,7 @@ async def test_dry_run_changes_nothing_and_predicts_the_run(env: Env) -> None:
     env.seed.event("cam2", t - DAY)
     env.seed.capture("cam1", t - 2 * DAY)
     env.seed.capture("cam1", t - 61 * MINUTE, storage_class="debug")
-    orphan = env.store.write_staging("cam2", t.date(), uuid.uuid4(), JPEG)
+    orphan = env.store.put(layout.staging_uri("cam2", t.date(), uuid.uuid4()), JPEG, durable=False)
     rows, files = snapshot(env.db_url), env.files()
 
     dry = await env.retention().run(t + 11 * MINUTE, dry_run=True)
@@ -212,7 +214,7 @@ async def test_a_second_run_is_a_no_op(env: Env) -> None:
     t = now()
     env.seed.event("cam1", t - 8 * DAY)
     env.seed.capture("cam1", t - 2 * DAY)
-    env.store.write_staging("cam2", t.date(), uuid.uuid4(), JPEG)
+    env.store.put(layout.staging_uri("cam2", t.date(), uuid.uuid4()), JPEG, durable=False)
     first = await env.retention().run(t + 11 * MINUTE)
     assert first.files > 0
     rows, files = snapshot(env.db_url), env.files()
@@ -231,7 +233,9 @@ async def test_a_second_run_is_a_no_op(env: Env) -> None:
 async def test_orphan_files(env: Env) -> None:
     t = now()
     store = env.store
-    no_row = store.write_staging("cam1", t.date(), uuid.uuid4(), JPEG)  # ingest crashed
+    no_row = store.put(
+        layout.staging_uri("cam1", t.date(), uuid.uuid4()), JPEG, durable=False
+    )  # ingest crashed
     released, released_uri = env.seed.capture("cam1", t)
     with psycopg.connect(env.db_url, autocommit=True) as conn:  # worker crashed before unlink
         conn.execute(
@@ -240,7 +244,7 @@ async def test_orphan_files(env: Env) -> None:
             (released,),
         )
     ghost = uuid.uuid4()  # an event whose transaction never committed
-    ghost_uri = store.write_event_image("cam1", t.date(), ghost, "pre", JPEG)
+    ghost_uri = store.put(layout.event_uri("cam1", t.date(), ghost, "pre"), JPEG, durable=True)
     temp = env.data / "staging/cam1" / t.date().isoformat() / f".{uuid.uuid4()}.jpg.0badc0de.tmp"
     temp.write_bytes(b"half")
     foreign = env.data / "events/README.txt"
@@ -500,7 +504,7 @@ async def test_event_files_written_under_the_device_lock_are_not_orphans(env: En
     event_id = uuid.uuid4()
     with psycopg.connect(env.db_url) as worker:
         worker.execute("SELECT 1 FROM device_state WHERE device_id = 'cam1' FOR UPDATE")
-        uri = env.store.write_event_image("cam1", t.date(), event_id, "pre", JPEG)
+        uri = env.store.put(layout.event_uri("cam1", t.date(), event_id, "pre"), JPEG, durable=True)
         run = asyncio.create_task(env.retention().run(t + 11 * MINUTE))  # files look old
         await wait_for_lock_wait(env.db_url)
         worker.execute(

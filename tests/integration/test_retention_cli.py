@@ -14,7 +14,8 @@ from shelfcam.analysis import jobqueue
 from shelfcam.analysis.tasks import build_queue
 from shelfcam.analysis.worker import Analyzer
 from shelfcam.cli import main
-from shelfcam.frames.store import FrameStore, FreeSpace
+from shelfcam.frames.files import FileFrameStore
+from shelfcam.frames.store import FreeSpace
 from tests.apps import asgi_client, count, new_device, settings_for
 from tests.jpegs import jpeg
 from tests.retention_seed import Seeder
@@ -42,7 +43,7 @@ def cli_env(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> See
     monkeypatch.setenv("SHELFCAM_DATABASE_URL", db_url)
     monkeypatch.setenv("SHELFCAM_DATA_DIR", str(tmp_path / "data"))
     asyncio.run(new_device(db_url, "cam1"))
-    return Seeder(db_url, FrameStore(tmp_path / "data"))
+    return Seeder(db_url, FileFrameStore(tmp_path / "data"))
 
 
 def test_json_summary_is_one_line(cli_env: Seeder, capsys: pytest.CaptureFixture[str]) -> None:
@@ -102,7 +103,7 @@ async def test_periodic_tasks_run_in_every_worker(
 
     pool = await open_pool(db_url, size=2)
     try:
-        app = build_queue(Analyzer(settings, pool, FrameStore(tmp_path)))
+        app = build_queue(Analyzer(settings, pool, FileFrameStore(tmp_path)))
     finally:
         await pool.close()
     periodic = {task.task.name: task.cron for task in app.periodic_registry.periodic_tasks.values()}
@@ -155,7 +156,7 @@ async def test_the_guard_job_ingest_queues_frees_space_in_a_worker(
 
     await new_device(db_url, "cam1")
     settings = settings_for(db_url, tmp_path / "data")
-    store = FrameStore(settings.data_dir)
+    store = FileFrameStore(settings.data_dir)
     seed = Seeder(db_url, store)
     now = datetime.now(UTC)
     old = seed.event("cam1", now - timedelta(days=3))

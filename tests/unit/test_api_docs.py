@@ -17,7 +17,7 @@ import pytest
 from shelfcam import errors
 from shelfcam.config import Settings, load_settings
 from shelfcam.db import connect
-from shelfcam.frames.store import FrameStore
+from shelfcam.frames.files import FileFrameStore
 from shelfcam.ingest import auth, body, directives, jpeg, metadata, ratelimit, service
 from shelfcam.web import errors as web_errors
 from shelfcam.web import ingest as web_ingest
@@ -38,7 +38,7 @@ SOURCES: list[ModuleType | Callable[..., Any]] = [
     service,
     web_ingest,
     connect._unavailable,
-    FrameStore._write,
+    FileFrameStore.put,
     web_errors._unexpected,
 ]
 
@@ -123,8 +123,7 @@ def test_the_ingest_path_is_scanned_where_its_errors_come_from() -> None:
     service_source = inspect.getsource(service)
     assert "translate_errors_async()" in service_source
     assert "translate_errors_async()" in inspect.getsource(auth)
-    assert "self.store.write_staging(" in service_source
-    assert "self._write(" in inspect.getsource(FrameStore.write_staging)
+    assert "self.store.put(layout.staging_uri(" in service_source
     produced = _producible()
     # A sample of what the scan must find, so a broken scan cannot pass as "no codes".
     assert produced["bad_metadata"] == 400

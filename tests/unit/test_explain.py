@@ -6,7 +6,10 @@ from typing import Any
 
 import pytest
 
-from shelfcam.activity.explain import Region, explain, pair_thresholds
+from shelfcam.activity.explain import explain, pair_thresholds
+from shelfcam.engine.config import Thresholds
+from shelfcam.engine.decisions import JUDGED_AGAINST
+from shelfcam.vision.roi import Region
 
 SEED_DETAILS: dict[str, Any] = {
     "roi_version": 3,
@@ -52,29 +55,39 @@ def test_the_seed_example_is_explained() -> None:
             {"obstruction": "obstruction_threshold"},
         ),
         ({"shift_px": 2.0}, {"shift_threshold_px": 1.5}, {"shift_px": "shift_threshold_px"}),
-        (
-            {"brightness_drop": 0.5},
-            {"brightness_drop_min": 0.3},
-            {"brightness_drop": "brightness_drop_min"},
-        ),
-        # Shared words, when no name rule applies.
-        (
-            {"empty_score": 0.9},
-            {"confirm_empty_above": 0.8},
-            {"empty_score": "confirm_empty_above"},
-        ),
-        # Nothing in common: no pair, both still shown.
-        ({"sharpness": 0.1}, {"interaction_threshold": 0.2}, {}),
-        # One threshold is not used twice.
+        # Two scores judged against one threshold both show it.
         (
             {"motion": 0.2, "motion_peak": 0.3},
-            {"interaction_threshold": 0.18},
-            {"motion": "interaction_threshold"},
+            {"interaction_threshold": 0.18, "min_motion_frames": 2},
+            {"motion": "interaction_threshold", "motion_peak": "interaction_threshold"},
         ),
+        # A shared word is no pairing: a score the engine judges against nothing stands alone.
+        ({"brightness": 0.1}, {"brightness_floor": 0.2}, {}),
+        ({"empty_score": 0.9}, {"confirm_empty_above": 0.8}, {}),
+        # The score's own threshold is missing (an older event): alone, not paired with another.
+        ({"motion_peak": 0.074}, {"min_motion_frames": 2}, {}),
     ],
 )
 def test_pairing(scores: dict[str, Any], thresholds: dict[str, Any], pairs: dict[str, str]) -> None:
     assert pair_thresholds(scores, thresholds) == pairs
+
+
+def test_motion_peak_is_shown_against_its_own_threshold_only() -> None:
+    """The reported bug: "0.074 < min_motion_frames 2" on the event page."""
+    details = {
+        "thresholds": Thresholds().to_dict(),
+        "scores": {"motion": 0.0, "motion_peak": 0.074, "frame_change": 0.2},
+    }
+    bars = {bar.name: bar for bar in explain(details).bars}
+    assert bars["motion_peak"].threshold_name == "interaction_threshold"
+    assert bars["motion"].threshold_name == "interaction_threshold"
+    assert bars["frame_change"].threshold_name == "stable_frame_change"
+    lone = dict(explain(details).lone_thresholds)
+    assert "min_motion_frames" in lone and "interaction_threshold" not in lone
+
+
+def test_every_pairing_names_a_real_threshold() -> None:
+    assert set(JUDGED_AGAINST.values()) <= set(Thresholds.names())
 
 
 def test_unpaired_thresholds_are_listed_and_unpaired_scores_have_no_mark() -> None:

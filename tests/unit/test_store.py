@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from shelfcam.errors import InvalidInput, StorageError
-from shelfcam.frames import store
-from shelfcam.frames.store import FrameStore
+from shelfcam.frames import layout
+from shelfcam.frames.files import FileFrameStore
+from shelfcam.frames.store import Removed
 from shelfcam.vocabulary import validate_device_id
 
 DAY = date(2026, 11, 26)
@@ -47,25 +48,25 @@ def test_good_device_names(name: str) -> None:
 
 
 def test_layout_matches_the_seed(tmp_path: Path) -> None:
-    frames = FrameStore(tmp_path)
+    frames = FileFrameStore(tmp_path)
     capture_id = uuid.uuid4()
-    uri = frames.write_staging("cam1", DAY, capture_id, JPEG)
+    uri = frames.put(layout.staging_uri("cam1", DAY, capture_id), JPEG, durable=False)
     assert uri == f"staging/cam1/2026-11-26/{capture_id}.jpg"
     assert (tmp_path / uri).read_bytes() == JPEG
     event_id = uuid.uuid4()
-    pre = frames.promote(uri, "cam1", DAY, event_id, "pre")
+    pre = frames.link(uri, layout.event_uri("cam1", DAY, event_id, "pre"))
     assert pre == f"events/cam1/2026-11-26/{event_id}/pre.jpg"
-    assert frames.read(pre) == JPEG
+    assert frames.get(pre) == JPEG
     assert frames.exists(uri)  # staging is left for the caller to delete
-    thumb = frames.write_event_image("cam1", DAY, event_id, "thumb", b"t")
+    thumb = frames.put(layout.event_uri("cam1", DAY, event_id, "thumb"), b"t", durable=True)
     assert thumb == f"thumbs/cam1/2026-11-26/{event_id}/thumb.jpg"
 
 
 def test_no_temporary_files_remain_and_writes_replace_whole(tmp_path: Path) -> None:
-    frames = FrameStore(tmp_path)
+    frames = FileFrameStore(tmp_path)
     capture_id = uuid.uuid4()
-    frames.write_staging("cam1", DAY, capture_id, JPEG)
-    frames.write_staging("cam1", DAY, capture_id, JPEG[:10])
+    frames.put(layout.staging_uri("cam1", DAY, capture_id), JPEG, durable=False)
+    frames.put(layout.staging_uri("cam1", DAY, capture_id), JPEG[:10], durable=False)
     folder = tmp_path / "staging/cam1/2026-11-26"
     assert [p.name for p in folder.iterdir()] == [f"{capture_id}.jpg"]
     assert (folder / f"{capture_id}.jpg").read_bytes() == JPEG[:10]
@@ -74,7 +75,7 @@ def test_no_temporary_files_remain_and_writes_replace_whole(tmp_path: Path) -> N
 def test_write_failing_midway_leaves_no_final_or_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    frames = FrameStore(tmp_path)
+    frames = FileFrameStore(tmp_path)
     capture_id = uuid.uuid4()
 
     def broken_replace(self: Path, target: Path) -> Path:
@@ -82,7 +83,7 @@ def test_write_failing_midway_leaves_no_final_or_temp_file(
 
     monkeypatch.setattr(Path, "replace", broken_replace)
     with pytest.raises(StorageError, match="No space left"):
-        frames.write_event_image("cam1", DAY, capture_id, "pre", JPEG)
+        frames.put(layout.event_uri("cam1", DAY, capture_id, "pre"), JPEG, durable=True)
     folder = tmp_path / f"events/cam1/2026-11-26/{capture_id}"
     assert list(folder.iterdir()) == []
 
@@ -103,27 +104,27 @@ def test_write_failing_midway_leaves_no_final_or_temp_file(
 )
 def test_uris_outside_the_layout_are_refused(tmp_path: Path, uri: str) -> None:
     with pytest.raises(InvalidInput):
-        FrameStore(tmp_path).path(uri)
+        FileFrameStore(tmp_path).path(uri)
 
 
 def test_delete_and_prune(tmp_path: Path) -> None:
-    frames = FrameStore(tmp_path)
-    uri = frames.write_staging("cam1", DAY, uuid.uuid4(), JPEG)
-    assert frames.delete(uri) == len(JPEG)
-    assert frames.delete(uri) == 0
+    frames = FileFrameStore(tmp_path)
+    uri = frames.put(layout.staging_uri("cam1", DAY, uuid.uuid4()), JPEG, durable=False)
+    assert frames.delete(uri) == Removed(1, len(JPEG))
+    assert frames.delete(uri) == Removed()
     event_id = uuid.uuid4()
-    frames.write_event_image("cam1", DAY, event_id, "pre", JPEG)
-    frames.write_event_image("cam1", DAY, event_id, "post", JPEG)
-    folder = store.event_folder_uri("events", "cam1", DAY, event_id)
-    assert frames.delete_tree(folder) == 2 * len(JPEG)
+    frames.put(layout.event_uri("cam1", DAY, event_id, "pre"), JPEG, durable=True)
+    frames.put(layout.event_uri("cam1", DAY, event_id, "post"), JPEG, durable=True)
+    folder = layout.event_folder_uri("events", "cam1", DAY, event_id)
+    assert frames.delete_folder(folder) == Removed(2, 2 * len(JPEG))
     assert not (tmp_path / folder).exists()
-    assert frames.prune_empty_dirs("events") == 2  # date and device folders
-    assert frames.prune_empty_dirs("staging") == 2
+    assert frames.prune("events") == 2  # date and device folders
+    assert frames.prune("staging") == 2
     assert list((tmp_path / "events").iterdir()) == []
 
 
 def test_free_space_report(tmp_path: Path) -> None:
-    report = FrameStore(tmp_path).free_space()
+    report = FileFrameStore(tmp_path).free_space()
     assert report.total_bytes > 0
     assert 0 <= report.free_bytes <= report.total_bytes
     assert 0.0 <= report.free_fraction <= 1.0
@@ -138,7 +139,7 @@ def _outside(tmp_path: Path) -> Path:
 
 
 def test_a_linked_device_folder_is_not_followed(tmp_path: Path) -> None:
-    fs = FrameStore(tmp_path / "data")
+    fs = FileFrameStore(tmp_path / "data")
     outside = _outside(tmp_path)
     capture = uuid.uuid4()
     (outside / DAY.isoformat()).mkdir()
@@ -146,48 +147,44 @@ def test_a_linked_device_folder_is_not_followed(tmp_path: Path) -> None:
     planted.write_bytes(JPEG)
     (tmp_path / "data" / "staging").mkdir(parents=True)
     (tmp_path / "data" / "staging" / "cam1").symlink_to(outside, target_is_directory=True)
-    uri = store.staging_uri("cam1", DAY, capture)
+    uri = layout.staging_uri("cam1", DAY, capture)
     with pytest.raises(StorageError):
-        fs.read(uri)
+        fs.get(uri)
     with pytest.raises(StorageError):
-        fs.write_staging("cam1", DAY, uuid.uuid4(), JPEG)
-    with pytest.raises(StorageError):
-        fs.delete(uri)
+        fs.put(layout.staging_uri("cam1", DAY, uuid.uuid4()), JPEG, durable=False)
     assert not fs.exists(uri)
-    assert fs.remove(uri) == store.Removed()
+    assert fs.delete(uri) == Removed()
     assert planted.read_bytes() == JPEG
     assert sorted(p.name for p in outside.iterdir()) == [DAY.isoformat(), "precious.jpg"]
 
 
 def test_a_linked_frame_is_not_read_and_deleting_it_removes_only_the_link(tmp_path: Path) -> None:
-    fs = FrameStore(tmp_path / "data")
+    fs = FileFrameStore(tmp_path / "data")
     outside = _outside(tmp_path)
     capture = uuid.uuid4()
-    uri = fs.write_staging("cam1", DAY, capture, JPEG)
+    uri = fs.put(layout.staging_uri("cam1", DAY, capture), JPEG, durable=False)
     link = fs.path(uri)
     link.unlink()
     link.symlink_to(outside / "precious.jpg")
     with pytest.raises(StorageError):
-        fs.read(uri)
+        fs.get(uri)
     assert not fs.exists(uri)
     with pytest.raises(StorageError):
-        fs.promote(uri, "cam1", DAY, uuid.uuid4(), "pre")
+        fs.link(uri, layout.event_uri("cam1", DAY, uuid.uuid4(), "pre"))
     fs.delete(uri)
     assert not link.is_symlink()
     assert (outside / "precious.jpg").read_bytes() == JPEG
 
 
 def test_a_linked_event_folder_is_not_emptied(tmp_path: Path) -> None:
-    fs = FrameStore(tmp_path / "data")
+    fs = FileFrameStore(tmp_path / "data")
     outside = _outside(tmp_path)
     event = uuid.uuid4()
-    folder_uri = store.event_folder_uri("events", "cam1", DAY, event)
+    folder_uri = layout.event_folder_uri("events", "cam1", DAY, event)
     folder = fs.path(folder_uri)
     folder.parent.mkdir(parents=True)
     folder.symlink_to(outside, target_is_directory=True)
-    with pytest.raises(StorageError):
-        fs.delete_tree(folder_uri)
-    assert fs.remove_tree(folder_uri) == store.Removed()
+    assert fs.delete_folder(folder_uri) == Removed()
     assert (outside / "precious.jpg").read_bytes() == JPEG
     (tmp_path / "data" / "thumbs").symlink_to(outside, target_is_directory=True)
     scanned = fs.scan("thumbs")

@@ -10,18 +10,19 @@ from pathlib import Path
 import pytest
 
 from shelfcam.errors import InvalidInput
-from shelfcam.frames import store
-from shelfcam.frames.store import FrameStore, Removed
+from shelfcam.frames import layout
+from shelfcam.frames.files import FileFrameStore
+from shelfcam.frames.store import Removed
 
 DAY = date(2026, 11, 26)
 JPEG = b"\xff\xd8\xff" + b"x" * 100 + b"\xff\xd9"
 
 
 def test_scan_names_owners_and_leaves_foreign_files_out(tmp_path: Path) -> None:
-    frames = FrameStore(tmp_path)
+    frames = FileFrameStore(tmp_path)
     capture_id, event_id = uuid.uuid4(), uuid.uuid4()
-    staging = frames.write_staging("cam1", DAY, capture_id, JPEG)
-    pre = frames.promote(staging, "cam1", DAY, event_id, "pre")
+    staging = frames.put(layout.staging_uri("cam1", DAY, capture_id), JPEG, durable=False)
+    pre = frames.link(staging, layout.event_uri("cam1", DAY, event_id, "pre"))
     temp = tmp_path / "staging/cam1/2026-11-26" / f".{uuid.uuid4()}.jpg.0123abcd.tmp"
     temp.write_bytes(b"half")
     (tmp_path / "staging/cam1/notes.txt").write_text("mine")
@@ -42,53 +43,53 @@ def test_scan_names_owners_and_leaves_foreign_files_out(tmp_path: Path) -> None:
 
 
 def test_remove_counts_space_only_for_the_last_link(tmp_path: Path) -> None:
-    frames = FrameStore(tmp_path)
+    frames = FileFrameStore(tmp_path)
     event_id = uuid.uuid4()
-    staging = frames.write_staging("cam1", DAY, uuid.uuid4(), JPEG)
-    pre = frames.promote(staging, "cam1", DAY, event_id, "pre")
-    frames.write_event_image("cam1", DAY, event_id, "annotated", JPEG)
-    assert frames.remove(staging, dry_run=True) == Removed(1, 0)
+    staging = frames.put(layout.staging_uri("cam1", DAY, uuid.uuid4()), JPEG, durable=False)
+    pre = frames.link(staging, layout.event_uri("cam1", DAY, event_id, "pre"))
+    frames.put(layout.event_uri("cam1", DAY, event_id, "annotated"), JPEG, durable=True)
+    assert frames.delete(staging, dry_run=True) == Removed(1, 0)
     assert frames.exists(staging)
-    assert frames.remove(staging) == Removed(1, 0)  # the event copy still holds the bytes
-    assert frames.remove(staging) == Removed()
-    folder = store.event_folder_uri("events", "cam1", DAY, event_id)
-    assert frames.remove_tree(folder, dry_run=True) == Removed(2, 2 * len(JPEG))
+    assert frames.delete(staging) == Removed(1, 0)  # the event copy still holds the bytes
+    assert frames.delete(staging) == Removed()
+    folder = layout.event_folder_uri("events", "cam1", DAY, event_id)
+    assert frames.delete_folder(folder, dry_run=True) == Removed(2, 2 * len(JPEG))
     assert frames.exists(pre)
-    assert frames.remove_tree(folder) == Removed(2, 2 * len(JPEG))
+    assert frames.delete_folder(folder) == Removed(2, 2 * len(JPEG))
     assert not (tmp_path / folder).exists()
-    assert frames.remove_tree(folder) == Removed()
+    assert frames.delete_folder(folder) == Removed()
 
 
 def test_remove_accepts_temp_files_of_the_layout_only(tmp_path: Path) -> None:
-    frames = FrameStore(tmp_path)
+    frames = FileFrameStore(tmp_path)
     folder = tmp_path / "staging/cam1/2026-11-26"
     folder.mkdir(parents=True)
     name = f".{uuid.uuid4()}.jpg.0123abcd.tmp"
     (folder / name).write_bytes(b"half")
-    assert frames.remove(f"staging/cam1/2026-11-26/{name}") == Removed(1, 4)
+    assert frames.delete(f"staging/cam1/2026-11-26/{name}") == Removed(1, 4)
     with pytest.raises(InvalidInput):
-        frames.remove("staging/cam1/2026-11-26/.evil.sh.0123abcd.tmp")
+        frames.delete("staging/cam1/2026-11-26/.evil.sh.0123abcd.tmp")
     with pytest.raises(InvalidInput):
-        frames.remove("staging/../.x.jpg.0123abcd.tmp")
+        frames.delete("staging/../.x.jpg.0123abcd.tmp")
 
 
 def test_count_empty_dirs_and_prune(tmp_path: Path) -> None:
-    frames = FrameStore(tmp_path)
-    uri = frames.write_staging("cam1", DAY, uuid.uuid4(), JPEG)
+    frames = FileFrameStore(tmp_path)
+    uri = frames.put(layout.staging_uri("cam1", DAY, uuid.uuid4()), JPEG, durable=False)
     (tmp_path / "staging/cam2/2026-11-20").mkdir(parents=True)
-    assert frames.count_empty_dirs("staging") == 1  # only the leaf is empty now
-    frames.remove(uri)
-    assert frames.prune_empty_dirs("staging") == 4
-    assert frames.count_empty_dirs("staging") == 0
+    assert frames.prune("staging", dry_run=True) == 1  # only the leaf is empty now
+    frames.delete(uri)
+    assert frames.prune("staging") == 4
+    assert frames.prune("staging", dry_run=True) == 0
 
 
 def test_promote_recreates_a_folder_pruned_under_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    frames = FrameStore(tmp_path)
-    staging = frames.write_staging("cam1", DAY, uuid.uuid4(), JPEG)
+    frames = FileFrameStore(tmp_path)
+    staging = frames.put(layout.staging_uri("cam1", DAY, uuid.uuid4()), JPEG, durable=False)
     event_id = uuid.uuid4()
-    folder = tmp_path / store.event_folder_uri("events", "cam1", DAY, event_id)
+    folder = tmp_path / layout.event_folder_uri("events", "cam1", DAY, event_id)
     real_mkdir = Path.mkdir
     pruned: list[bool] = []
 
@@ -96,15 +97,15 @@ def test_promote_recreates_a_folder_pruned_under_it(
         real_mkdir(self, *args, **kwargs)  # type: ignore[arg-type]
         if self == folder and not pruned:  # retention removes the empty folder at once
             pruned.append(True)
-            frames.prune_empty_dirs("events")
+            frames.prune("events")
 
     monkeypatch.setattr(Path, "mkdir", mkdir_then_prune)
-    uri = frames.promote(staging, "cam1", DAY, event_id, "pre")
-    assert pruned and frames.read(uri) == JPEG
+    uri = frames.link(staging, layout.event_uri("cam1", DAY, event_id, "pre"))
+    assert pruned and frames.get(uri) == JPEG
 
 
 def test_promote_of_a_missing_frame_still_raises(tmp_path: Path) -> None:
-    frames = FrameStore(tmp_path)
-    missing = store.staging_uri("cam1", DAY, uuid.uuid4())
+    frames = FileFrameStore(tmp_path)
+    missing = layout.staging_uri("cam1", DAY, uuid.uuid4())
     with pytest.raises(FileNotFoundError):
-        frames.promote(missing, "cam1", DAY, uuid.uuid4(), "pre")
+        frames.link(missing, layout.event_uri("cam1", DAY, uuid.uuid4(), "pre"))

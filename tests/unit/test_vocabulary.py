@@ -18,7 +18,7 @@ from shelfcam.activity import timeline
 from shelfcam.db.events import EventFilter
 from shelfcam.engine import decisions
 from shelfcam.errors import InvalidInput
-from shelfcam.frames import store
+from shelfcam.frames import layout
 from shelfcam.retention import plan
 from shelfcam.web import formatting, schemas
 
@@ -64,12 +64,12 @@ def test_the_api_schema_enumerates_the_vocabulary() -> None:
 def test_the_frame_store_lays_out_every_image_role_and_no_other() -> None:
     event_id = uuid.uuid4()
     for role in vocabulary.IMAGE_ROLES:
-        uri = store.event_uri("pantry", date(2026, 1, 2), event_id, role)
-        assert store.check_uri(uri) == uri
+        uri = layout.event_uri("pantry", date(2026, 1, 2), event_id, role)
+        assert layout.check_uri(uri) == uri
     with pytest.raises(InvalidInput):
-        store.event_uri("pantry", date(2026, 1, 2), event_id, "sideways")  # type: ignore[arg-type]
+        layout.event_uri("pantry", date(2026, 1, 2), event_id, "sideways")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
-        store.check_uri(f"events/pantry/2026-01-02/{event_id}/sideways.jpg")
+        layout.check_uri(f"events/pantry/2026-01-02/{event_id}/sideways.jpg")
 
 
 def test_the_timeline_filters_on_exactly_the_event_types() -> None:

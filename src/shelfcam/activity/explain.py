@@ -1,37 +1,22 @@
 """An event's explanation, from its ``details`` JSON: what the event page shows.
 
 Pure and forgiving: the worker's ``details`` follow the seed's shape, but not every event
-type has every key, and older events may lack newer keys. Each score is paired with the
-threshold it was judged against: scores and thresholds are named differently
-(``scores.inventory_delta`` vs ``thresholds.inventory_change_threshold``), so pairing
-tries, in order, a table of known pairs, ``<score>_threshold`` / ``_min`` / ``_max``, then
-the threshold sharing most name words with the score. Anything unpaired is still shown.
+type has every key, and older events may lack newer keys. Each score is shown against the
+threshold the engine judged it with (`shelfcam.engine.decisions.JUDGED_AGAINST`), when the
+event recorded that threshold, and otherwise alone; thresholds no score was judged with are
+listed on their own. Nothing is paired by its name's likeness.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# Score name -> threshold names it is judged against, most likely first.
-KNOWN_PAIRS: dict[str, tuple[str, ...]] = {
-    "motion_peak": ("interaction_threshold", "motion_start", "motion_threshold"),
-    "motion": ("interaction_threshold", "motion_start", "motion_threshold"),
-    "inventory_delta": ("inventory_change_threshold", "inventory_delta_threshold"),
-    "obstruction": ("obstruction_threshold",),
-    "shift_px": ("shift_threshold_px", "scene_shift_threshold"),
-    "empty_similarity": ("empty_similarity_threshold", "empty_threshold"),
-    "lighting_score": ("lighting_threshold",),
-    "persisted_seconds": ("change_persist_seconds",),
-    "shift_confidence": ("shift_min_confidence",),
-    "shift_explained": ("shift_min_explained",),
-}
-_GENERIC = {"threshold", "min", "max", "peak", "score", "value", "level"}
-_WORD = re.compile(r"[a-z0-9]+")
+from shelfcam.engine.decisions import JUDGED_AGAINST
+from shelfcam.vision.roi import Region
 
 
 @dataclass(frozen=True)
@@ -58,14 +43,6 @@ class ScoreBar:
     @property
     def threshold_percent(self) -> float | None:
         return None if self.threshold is None else _percent(self.threshold, self.scale)
-
-
-@dataclass(frozen=True)
-class Region:
-    x: float
-    y: float
-    w: float
-    h: float
 
 
 @dataclass(frozen=True)
@@ -103,33 +80,16 @@ def _text(value: object) -> str:
     return json.dumps(value, separators=(",", ": "), sort_keys=True, default=str)
 
 
-def _words(name: str) -> set[str]:
-    return set(_WORD.findall(name.lower())) - _GENERIC
-
-
 def pair_thresholds(
     scores: Mapping[str, object], thresholds: Mapping[str, object]
 ) -> dict[str, str]:
-    """Score name -> threshold name; each threshold is used at most once."""
-    free = dict.fromkeys(sorted(thresholds))
-    pairs: dict[str, str] = {}
-    for score in sorted(scores):
-        candidates = [
-            *KNOWN_PAIRS.get(score, ()),
-            f"{score}_threshold",
-            f"{score}_min",
-            f"{score}_max",
-        ]
-        found = next((name for name in candidates if name in free), None)
-        if found is None:
-            words = _words(score)
-            best = max(free, key=lambda name: (len(words & _words(name)), -len(name)), default=None)
-            if best is not None and words & _words(best):
-                found = best
-        if found is not None:
-            pairs[score] = found
-            del free[found]
-    return pairs
+    """Score name -> the threshold it was judged against, for the scores whose threshold
+    the event recorded. Two scores may share one (``motion``, ``motion_peak``)."""
+    return {
+        score: JUDGED_AGAINST[score]
+        for score in scores
+        if score in JUDGED_AGAINST and JUDGED_AGAINST[score] in thresholds
+    }
 
 
 def _bars(scores: Mapping[str, object], thresholds: Mapping[str, object]) -> list[ScoreBar]:

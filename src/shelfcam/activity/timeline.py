@@ -183,7 +183,7 @@ async def image_bytes(conn: Conn, store: FrameStore, event_id: uuid.UUID, role: 
     if row["expired_at"] is not None or row["storage_uri"] is None:
         raise Gone(f"the {role} image of event {event_id} has expired")
     try:
-        return await anyio.to_thread.run_sync(store.read, row["storage_uri"])
+        return await anyio.to_thread.run_sync(store.get, row["storage_uri"])
     except FileNotFoundError as err:
         raise Gone(f"the {role} image of event {event_id} has expired") from err
     except InvalidInput as err:  # a stored URI the frame store refuses: never serve it

@@ -31,6 +31,7 @@ from shelfcam.config import Settings
 from shelfcam.db import jobs
 from shelfcam.db.connect import open_pool
 from shelfcam.db.types import Pool
+from shelfcam.frames.files import FileFrameStore
 from shelfcam.frames.store import FrameStore
 from shelfcam.metrics import Metrics
 from shelfcam.retention.runner import Retention, RetentionBusy
@@ -209,7 +210,7 @@ async def run_worker(settings: Settings, database_url: str) -> None:
         stopping.set()
 
     try:
-        async with running_worker(settings, pool, FrameStore(settings.data_dir), Metrics()):
+        async with running_worker(settings, pool, FileFrameStore(settings.data_dir), Metrics()):
             for sig in _STOP_SIGNALS:
                 loop.add_signal_handler(sig, stop)
             log.debug("action=heap_frozen objects=%d", settle_heap())

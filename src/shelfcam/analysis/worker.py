@@ -25,17 +25,18 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from shelfcam.analysis import clocks, eventframes
+from shelfcam.analysis.outputs import Committed, EndedEvent, EventLog, Outputs, RecordedEvent
 from shelfcam.analysis.pipeline import decide
 from shelfcam.config import Settings
 from shelfcam.db import analysis as queries
 from shelfcam.db.types import Conn, Pool, Row
 from shelfcam.engine import EngineConfig, EngineState, NewEvent, Step, Thresholds
 from shelfcam.errors import InvalidInput
-from shelfcam.frames import store
+from shelfcam.frames import layout
 from shelfcam.frames.store import FrameStore
 from shelfcam.metrics import Metrics
 from shelfcam.vision import Frame, Rois, frame_from_jpeg, polygons
-from shelfcam.vocabulary import FRAMES_BEST_FIRST, ImageRole
+from shelfcam.vocabulary import FRAMES_BEST_FIRST, AnalysisStatus, ImageRole
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +82,13 @@ class Analyzer:
         store: FrameStore,
         metrics: Metrics | None = None,
         fault: FaultHook | None = None,
+        outputs: Outputs | None = None,
     ) -> None:
         self.settings = settings
         self.pool = pool
         self.store = store
         self.metrics = metrics or Metrics()
+        self.outputs = outputs or Outputs([EventLog(self.metrics)])
         self.fault = fault or (lambda point: None)
         self.frames = FrameCache()
         self._refs: dict[tuple[str, str], tuple[datetime, Frame]] = {}
@@ -99,6 +102,8 @@ class Analyzer:
         to_delete: list[str] = []
         written: list[str] = []
         device_id = "?"
+        status: str
+        committed: Committed | None = None
         try:
             async with self.pool.connection() as conn, conn.transaction():
                 frame = await queries.lock_frame(conn, capture_id)
@@ -111,7 +116,7 @@ class Analyzer:
                 if frame["analysis_status"] != "queued":
                     await queries.set_unlink_pending(conn, device_id, [])
                     return str(frame["analysis_status"])
-                status = await self._analyze(conn, frame, to_delete, written)
+                status, committed = await self._analyze(conn, frame, to_delete, written)
                 self.fault("before_commit")
         except psycopg.OperationalError:
             self._remove_folders(written)
@@ -125,8 +130,11 @@ class Analyzer:
                 type(err).__name__,
             )
             status = await self._mark_failed(capture_id, f"{type(err).__name__}: {err}")
+            committed = None
         self.fault("after_commit")
         self._unlink(to_delete)
+        if committed is not None:
+            self.outputs.hand_over(committed)
         self.metrics.frames_analyzed.labels(device_id, status).inc()
         return status
 
@@ -140,51 +148,45 @@ class Analyzer:
             capture = await queries.lock_capture(conn, capture_id)
             if capture is None or capture["analysis_status"] != "queued":
                 return "missing" if capture is None else str(capture["analysis_status"])
-            await queries.finish_capture(conn, capture_id, "failed", reason[:500], {})
-            to_delete += await queries.release_staging(conn, [capture_id])
-            await queries.set_unlink_pending(conn, str(capture["device_id"]), to_delete)
-        for uri in to_delete:
-            self.store.delete(uri)
+            await _close_unscored(
+                conn, capture_id, str(capture["device_id"]), "failed", reason[:500], to_delete
+            )
+        self._unlink(to_delete)
         return "failed"
 
     def _remove_folders(self, folders: list[str]) -> None:
         for folder in folders:
-            self.store.delete_tree(folder)
+            self.store.delete_folder(folder)
 
     async def _analyze(
         self, conn: Conn, frame: Row, to_delete: list[str], written: list[str]
-    ) -> str:
+    ) -> tuple[AnalysisStatus, Committed | None]:
+        """Analyze one locked capture; return its status and what it recorded for the
+        outputs (handed over after the commit)."""
         capture = device = frame  # one row: the capture, its device's state and config
         capture_id: uuid.UUID = capture["capture_id"]
         device_id = str(capture["device_id"])
         if clocks.is_late(
             capture["boot_id"], capture["device_seq"], device["last_boot_id"], device["last_seq"]
         ):
-            await queries.finish_capture(
-                conn,
-                capture_id,
-                "skipped",
-                "late frame: an older seq than one already analyzed",
-                {},
+            reason = "late frame: an older seq than one already analyzed"
+            status = await _close_unscored(
+                conn, capture_id, device_id, "skipped", reason, to_delete
             )
-            to_delete += await queries.release_staging(conn, [capture_id])
-            await queries.set_unlink_pending(conn, device_id, to_delete)
-            return "skipped"
+            return status, None
         try:
-            data = self.store.read(capture["storage_uri"])
+            data = self.store.get(capture["storage_uri"])
             cur = frame_from_jpeg(data)
         except (FileNotFoundError, InvalidInput) as err:
             reason = "staging frame missing" if isinstance(err, FileNotFoundError) else str(err)
-            await queries.finish_capture(conn, capture_id, "failed", reason, {})
-            to_delete += await queries.release_staging(conn, [capture_id])
             log.warning(
                 "action=frame_failed device=%s capture_id=%s reason=%s",
                 device_id,
                 capture_id,
                 reason,
             )
-            await queries.set_unlink_pending(conn, device_id, to_delete)
-            return "failed"
+            failed = await _close_unscored(conn, capture_id, device_id, "failed", reason, to_delete)
+            return failed, None
         when = clocks.engine_time(
             capture["captured_at"],
             capture["received_at"],
@@ -214,9 +216,10 @@ class Analyzer:
             config=config,
         )
         self.frames.put(str(capture_id), cur)
-        await self._record_events(conn, device_id, device, result, written)
-        for ended in result.ended:
-            await queries.end_event(conn, event_id_for(device_id, ended.key), ended.ended_at)
+        recorded = await self._record_events(conn, device_id, device, result, written)
+        ended = tuple(EndedEvent(event_id_for(device_id, e.key), e.ended_at) for e in result.ended)
+        for end in ended:
+            await queries.end_event(conn, end.event_id, end.ended_at)
         await queries.finish_capture(
             conn,
             capture_id,
@@ -247,7 +250,7 @@ class Analyzer:
             reference_at=now if result.take_reference else None,
             unlink_pending=to_delete,
         )
-        return "processed"
+        return "processed", Committed(device_id, capture_id, recorded, ended)
 
     async def _kept_frames(self, conn: Conn, state: EngineState) -> dict[str, Frame]:
         """Decoded frames the engine refers to: from the cache, else from their files."""
@@ -262,7 +265,7 @@ class Analyzer:
                 found[key] = frame
         for capture_id, uri in (await queries.storage_uris(conn, missing)).items():
             try:
-                frame = frame_from_jpeg(self.store.read(uri))
+                frame = frame_from_jpeg(self.store.get(uri))
             except (FileNotFoundError, InvalidInput):
                 continue  # gone (retention, a crash): the engine re-bases without it
             self.frames.put(str(capture_id), frame)
@@ -287,9 +290,10 @@ class Analyzer:
 
     async def _record_events(
         self, conn: Conn, device_id: str, device: Row, result: Step, written: list[str]
-    ) -> None:
+    ) -> tuple[RecordedEvent, ...]:
         if not result.events:
-            return
+            return ()
+        recorded = []
         needed = [uuid.UUID(c) for e in result.events for c in e.images.values()]
         uris = await queries.storage_uris(conn, needed)
         inventory = polygons.from_json(device["inventory_roi"])
@@ -297,8 +301,8 @@ class Analyzer:
             event_id = event_id_for(device_id, event.key)
             day = event.started_at.astimezone(UTC).date()
             written += [
-                store.event_folder_uri("events", device_id, day, event_id),
-                store.event_folder_uri("thumbs", device_id, day, event_id),
+                layout.event_folder_uri("events", device_id, day, event_id),
+                layout.event_folder_uri("thumbs", device_id, day, event_id),
             ]
             files = self._write_event_files(
                 device_id, event, event_id, uris, inventory if device["privacy_blur"] else None
@@ -316,13 +320,18 @@ class Analyzer:
             )
             for role, (source, uri) in files.items():
                 await queries.insert_event_image(conn, event_id, role, source, uri)
-            self.metrics.events.labels(device_id, event.event_type).inc()
-            log.info(
-                "action=event_emitted device=%s event_type=%s event_id=%s",
-                device_id,
-                event.event_type,
-                event_id,
+            recorded.append(
+                RecordedEvent(
+                    event_id=event_id,
+                    event_type=event.event_type,
+                    started_at=event.started_at,
+                    ended_at=event.ended_at,
+                    confidence=event.confidence,
+                    details=event.details,
+                    images={role: uri for role, (_, uri) in files.items()},
+                )
             )
+        return tuple(recorded)
 
     def _write_event_files(
         self,
@@ -343,35 +352,54 @@ class Analyzer:
                 continue
             try:
                 if privacy_roi is None:  # a hard link to the staging file: no copy
-                    stored = self.store.promote(uri, device_id, day, event_id, role)
+                    stored = self.store.link(uri, layout.event_uri(device_id, day, event_id, role))
                 else:  # the stored frame is blurred outside the shelf; analysis saw it sharp
-                    blurred = eventframes.privacy_copy(self.store.read(uri), privacy_roi)
-                    stored = self.store.write_event_image(device_id, day, event_id, role, blurred)
+                    blurred = eventframes.privacy_copy(self.store.get(uri), privacy_roi)
+                    stored = self.store.put(
+                        layout.event_uri(device_id, day, event_id, role), blurred, durable=True
+                    )
             except FileNotFoundError:
                 continue
             written[role] = (source, stored)
         shown = next((written[role] for role in FRAMES_BEST_FIRST if role in written), None)
         if shown is not None:
-            picture = self.store.read(shown[1])
+            picture = self.store.get(shown[1])
             regions = event.details.get("regions") or []
             if regions and "post" in written:
                 written["annotated"] = (
                     None,
-                    self.store.write_event_image(
-                        device_id,
-                        day,
-                        event_id,
-                        "annotated",
+                    self.store.put(
+                        layout.event_uri(device_id, day, event_id, "annotated"),
                         eventframes.annotated(picture, regions),
+                        durable=True,
                     ),
                 )
             written["thumb"] = (
                 None,
-                self.store.write_event_image(
-                    device_id, day, event_id, "thumb", eventframes.thumbnail(picture)
+                self.store.put(
+                    layout.event_uri(device_id, day, event_id, "thumb"),
+                    eventframes.thumbnail(picture),
+                    durable=True,
                 ),
             )
         return written
+
+
+async def _close_unscored(
+    conn: Conn,
+    capture_id: uuid.UUID,
+    device_id: str,
+    status: AnalysisStatus,
+    reason: str,
+    to_delete: list[str],
+) -> AnalysisStatus:
+    """Finish a capture the engine never saw (a late frame, an unreadable or missing file,
+    an error): its staging frame is released, and its file joins ``to_delete`` (deleted
+    after the commit, and again by the device's next frame should this process die)."""
+    await queries.finish_capture(conn, capture_id, status, reason, {})
+    to_delete += await queries.release_staging(conn, [capture_id])
+    await queries.set_unlink_pending(conn, device_id, to_delete)
+    return status
 
 
 def _minimal_scores(scores: dict[str, object]) -> dict[str, object]:

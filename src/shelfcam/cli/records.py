@@ -14,18 +14,18 @@ from shelfcam import logs, runtime
 from shelfcam.cli.common import on_database, print_json
 from shelfcam.config import Settings
 from shelfcam.db.migrate import migrate
+from shelfcam.frames.files import FileFrameStore
 
 
 def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
     from shelfcam.activity import timeline
-    from shelfcam.frames.store import FrameStore
 
     filters = timeline.EventFilter(
         device_id=args.device,
         event_type=args.type,
         since=timeline.parse_since(args.since) if args.since else None,
     )
-    store = FrameStore(settings.data_dir)
+    store = FileFrameStore(settings.data_dir)
     for event in on_database(settings, lambda conn: timeline.all_events(conn, store, filters)):
         if args.json:
             print_json(timeline.event_line(event))

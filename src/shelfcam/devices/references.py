@@ -31,7 +31,7 @@ async def mark_empty(
                 "of the empty shelf for a few seconds, then try again"
             )
         try:
-            data = store.read(row["storage_uri"])
+            data = store.get(row["storage_uri"])
         except FileNotFoundError as err:
             raise NotFound(f"the latest stable frame of {device_id!r} is gone") from err
         source = f"capture {row['capture_id']}"

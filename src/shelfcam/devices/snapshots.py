@@ -73,7 +73,7 @@ async def snapshot_bytes(conn: Conn, store: FrameStore, capture_id: uuid.UUID) -
     if row["storage_class"] != "debug" or row["storage_uri"] is None:
         raise Gone(f"snapshot {capture_id} was deleted")
     try:
-        return await anyio.to_thread.run_sync(store.read, row["storage_uri"])
+        return await anyio.to_thread.run_sync(store.get, row["storage_uri"])
     except FileNotFoundError as err:
         raise Gone(f"snapshot {capture_id} was deleted") from err
 

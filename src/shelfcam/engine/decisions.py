@@ -10,6 +10,25 @@ from shelfcam.engine.config import EngineConfig
 from shelfcam.engine.state import Mark
 from shelfcam.vocabulary import EventType, FrameRole
 
+JUDGED_AGAINST: dict[str, str] = {
+    "motion": "interaction_threshold",
+    "motion_peak": "interaction_threshold",
+    "frame_change": "stable_frame_change",
+    "inventory_delta": "inventory_change_threshold",
+    "inventory_delta_confirmed": "inventory_change_threshold",
+    "persisted_seconds": "change_persist_seconds",
+    "lighting_score": "lighting_threshold",
+    "obstruction": "obstruction_threshold",
+    "empty_similarity": "empty_threshold",
+    "shift_px": "shift_threshold_px",
+    "shift_confidence": "shift_min_confidence",
+    "shift_explained": "shift_min_explained",
+}
+"""Each score an event's ``details.scores`` can hold -> the threshold the engine compares
+it with. Scores not listed (``brightness``, ``shift_dx``...) are judged against none: they
+are shown alone. The event page and the tuning page pair scores with thresholds from here
+only."""
+
 
 @dataclass(frozen=True)
 class NewEvent:

@@ -39,6 +39,7 @@ from shelfcam.db import retention as retention_queries
 from shelfcam.db.connect import translate_errors, translate_errors_async
 from shelfcam.db.types import Conn, Pool, Row
 from shelfcam.errors import InsufficientStorage, RateLimited, ShelfcamError
+from shelfcam.frames import layout
 from shelfcam.frames.store import FrameStore
 from shelfcam.ingest.auth import DeviceAuth
 from shelfcam.ingest.directives import Directive, directive
@@ -184,7 +185,9 @@ class Ingestor:
             byte_size=len(jpeg),
             uri="",
         )
-        frame.uri = self.store.write_staging(device_id, received_at.date(), frame.capture_id, jpeg)
+        frame.uri = self.store.put(
+            layout.staging_uri(device_id, received_at.date(), frame.capture_id), jpeg, durable=False
+        )
         committed = False
         try:
             async with translate_errors_async(), self.pool.connection() as conn:
@@ -283,8 +286,10 @@ class Ingestor:
         snapshot_id = uuid.uuid4()
         uri = ""
         try:
-            uri = self.store.write_debug(
-                frame.device_id, frame.received_at.date(), snapshot_id, jpeg
+            uri = self.store.put(
+                layout.debug_uri(frame.device_id, frame.received_at.date(), snapshot_id),
+                jpeg,
+                durable=False,
             )
             kept = await capture_queries.insert_snapshot(
                 conn,

@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from shelfcam.db import retention as queries
 from shelfcam.db.types import Conn
 from shelfcam.errors import InvalidInput
-from shelfcam.frames.store import Area, FrameStore, Removed, StoredFile
+from shelfcam.frames.layout import Area
+from shelfcam.frames.store import FrameStore, Removed, StoredFile
 from shelfcam.retention.pace import Pacer
 from shelfcam.retention.plan import (
     CaptureOwner,
@@ -53,10 +54,10 @@ class Deleter:
         self.errors = 0
 
     async def files(self, uris: Sequence[str]) -> Removed:
-        return await self._each(uris, self.store.remove)
+        return await self._each(uris, self.store.delete)
 
     async def folders(self, uris: Sequence[str]) -> Removed:
-        return await self._each(uris, self.store.remove_tree)
+        return await self._each(uris, self.store.delete_folder)
 
     async def _each(self, uris: Sequence[str], remove: Callable[..., Removed]) -> Removed:
         total = Removed()

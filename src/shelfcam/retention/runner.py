@@ -25,7 +25,9 @@ from shelfcam.config import Settings
 from shelfcam.db import retention as queries
 from shelfcam.db.types import Conn, Pool, Row
 from shelfcam.errors import Conflict
-from shelfcam.frames.store import Area, FrameStore
+from shelfcam.frames.files import FileFrameStore
+from shelfcam.frames.layout import Area
+from shelfcam.frames.store import FrameStore
 from shelfcam.retention.files import Deleter, sweep_orphans
 from shelfcam.retention.pace import Pacer
 from shelfcam.retention.plan import (
@@ -260,10 +262,9 @@ class Retention:
                     summary.purged += await queries.purge_captures(conn, decided.purge)
 
     async def _prune(self, areas: Sequence[Area], *, dry_run: bool) -> int:
-        count = self.store.count_empty_dirs if dry_run else self.store.prune_empty_dirs
         total = 0
         for area in areas:
-            total += await asyncio.to_thread(count, area)
+            total += await asyncio.to_thread(self.store.prune, area, dry_run=dry_run)
         return total
 
     # --- the disk guard --------------------------------------------------------------------------
@@ -404,7 +405,7 @@ async def run_once(settings: Settings, database_url: str, *, dry_run: bool) -> S
 
     pool = await open_pool(database_url, size=2, name="shelfcam-retention")
     try:
-        retention = Retention(settings, pool, FrameStore(settings.data_dir))
+        retention = Retention(settings, pool, FileFrameStore(settings.data_dir))
         return await retention.run(datetime.now(UTC), dry_run=dry_run)
     finally:
         await pool.close()

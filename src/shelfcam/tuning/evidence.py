@@ -70,7 +70,7 @@ def _rescore_files(
     found: dict[str, dict[str, float | None] | None] = {}
     for event_id, pre_uri, post_uri in jobs:
         try:
-            found[event_id] = judge.rescore(store.read(pre_uri), store.read(post_uri), rois)
+            found[event_id] = judge.rescore(store.get(pre_uri), store.get(post_uri), rois)
         except (FileNotFoundError, InvalidInput) as err:
             log.debug("action=rescore_skipped event=%s reason=%s", event_id, type(err).__name__)
             found[event_id] = None

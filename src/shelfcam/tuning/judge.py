@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from shelfcam.engine.config import Thresholds
+from shelfcam.engine.decisions import JUDGED_AGAINST
 from shelfcam.vision import Rois, analyze, frame_from_jpeg
 
 
@@ -29,52 +30,31 @@ from shelfcam.vision import Rois, analyze, frame_from_jpeg
 class ScoreRule:
     score: str
     """The score's key in ``captures.meta.scores`` (per frame)."""
-    threshold: str
-    """The threshold (a ``Thresholds`` field) the score is judged against: fires at or above."""
     label: str
     event_type: str
     event_score: str
     """The score's key in the event's ``details.scores``."""
 
+    @property
+    def threshold(self) -> str:
+        """The threshold (a ``Thresholds`` field) the score is judged against: fires at or
+        above. The engine's own pairing, ``JUDGED_AGAINST``."""
+        return JUDGED_AGAINST[self.score]
+
 
 RULES: tuple[ScoreRule, ...] = (
-    ScoreRule(
-        "motion",
-        "interaction_threshold",
-        "Motion in the interaction ROI",
-        "interaction_detected",
-        "motion_peak",
-    ),
+    ScoreRule("motion", "Motion in the interaction ROI", "interaction_detected", "motion_peak"),
     ScoreRule(
         "inventory_delta",
-        "inventory_change_threshold",
         "Inventory change against the baseline",
         "stock_changed",
         "inventory_delta",
     ),
+    ScoreRule("lighting_score", "Lighting change (never stock)", "", "lighting_score"),
+    ScoreRule("obstruction", "Obstruction", "camera_obstructed", "obstruction"),
+    ScoreRule("shift_px", "Scene shift (analysis px)", "scene_shifted", "shift_px"),
     ScoreRule(
-        "lighting_score",
-        "lighting_threshold",
-        "Lighting change (never stock)",
-        "",
-        "lighting_score",
-    ),
-    ScoreRule(
-        "obstruction", "obstruction_threshold", "Obstruction", "camera_obstructed", "obstruction"
-    ),
-    ScoreRule(
-        "shift_px",
-        "shift_threshold_px",
-        "Scene shift (analysis px)",
-        "scene_shifted",
-        "shift_px",
-    ),
-    ScoreRule(
-        "empty_similarity",
-        "empty_threshold",
-        "Similarity to the empty shelf",
-        "empty_confirmed",
-        "empty_similarity",
+        "empty_similarity", "Similarity to the empty shelf", "empty_confirmed", "empty_similarity"
     ),
 )
 RULE_BY_SCORE = {rule.score: rule for rule in RULES}

@@ -13,7 +13,7 @@ from shelfcam import __version__
 from shelfcam.analysis.tasks import running_worker
 from shelfcam.config import Settings
 from shelfcam.db.connect import open_pool
-from shelfcam.frames.store import FrameStore
+from shelfcam.frames.files import FileFrameStore
 from shelfcam.ingest.service import Ingestor
 from shelfcam.metrics import Metrics
 from shelfcam.web import errors, health, ingest, ui
@@ -28,7 +28,7 @@ def create_app(settings: Settings, database_url: str, *, with_worker: bool = Fal
     context = AppContext(
         settings=settings,
         database_url=database_url,
-        store=FrameStore(settings.data_dir),
+        store=FileFrameStore(settings.data_dir),
         metrics=Metrics(),
     )
 
