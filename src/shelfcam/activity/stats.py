@@ -1,4 +1,4 @@
-"""Events per day, per type and camera, for the charts page and its API. Days are local
+"""Events per day, per type and camera, for the stats page and its API. Days are local
 days of the server's time zone, like the timeline's date filter."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Counting queries for the charts page."""
+"""Counting queries for the stats page (events per day)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shelfcam.sim.scenes import SCENARIOS, ScenarioSpec, render_spec
-from shelfcam.sim.timeline import Timeline
+from shelfcam.sim.script import SceneScript
 from shelfcam.vision.polygons import Polygon
 
 TAIL_S = 10.0
@@ -29,7 +29,7 @@ FPS = 4.0
 @dataclass(frozen=True)
 class StoryStep:
     text: str
-    act: Callable[[Timeline], None]
+    act: Callable[[SceneScript], None]
 
 
 @dataclass(frozen=True)
@@ -67,25 +67,25 @@ class DemoCamera:
 # -- steps ------------------------------------------------------------------------------
 
 
-def _present(t: Timeline) -> list[int]:
+def _present(t: SceneScript) -> list[int]:
     return [ident for ident, _, _ in t.base.items]
 
 
-def _take_one(t: Timeline) -> None:
+def _take_one(t: SceneScript) -> None:
     present = _present(t)
     t.take(present[int(t.rng.integers(0, len(present)))])
 
 
-def _put_back_one(t: Timeline) -> None:
+def _put_back_one(t: SceneScript) -> None:
     present = set(_present(t))
     t.add(min(i for i in t.scene.items if i not in present))
 
 
-def _reach_for_nothing(t: Timeline) -> None:
+def _reach_for_nothing(t: SceneScript) -> None:
     t.nothing()
 
 
-def _cover_lens(t: Timeline) -> None:
+def _cover_lens(t: SceneScript) -> None:
     t.cover(8.0)
     t.hold(6.0)
 
@@ -126,7 +126,7 @@ def render(story: Story) -> DemoCamera:
     """Render the story's frames (deterministic) and the events each step should give."""
     starts: list[int] = []
 
-    def build(t: Timeline) -> None:
+    def build(t: SceneScript) -> None:
         for step in story.steps:
             starts.append(t.now)
             step.act(t)

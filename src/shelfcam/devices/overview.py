@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from shelfcam.db import device_status as queries
+from shelfcam.db import overview as queries
 from shelfcam.db.types import Conn, Row
 from shelfcam.devices import device_json
 from shelfcam.engine.config import Thresholds

@@ -23,7 +23,7 @@ import simplejpeg
 
 from shelfcam.errors import InvalidInput
 from shelfcam.sim.render import INTERACTION_ROI, INVENTORY_ROI, CameraState, build_scene, render
-from shelfcam.sim.timeline import JsonDict, Timeline
+from shelfcam.sim.script import JsonDict, SceneScript
 
 SCHEMA = "shelfcam.sim.labels/1"
 LEAD_S = 3.0
@@ -34,7 +34,7 @@ LEAD_S = 3.0
 class ScenarioSpec:
     name: str
     description: str
-    build: Callable[[Timeline], None]
+    build: Callable[[SceneScript], None]
     fps: float = 4.0
     quality: int = 80
     noise: float = 2.0
@@ -71,138 +71,138 @@ class Scenario:
 # -- scenario builders ----------------------------------------------------------------
 
 
-def _pick(t: Timeline) -> int:
+def _pick(t: SceneScript) -> int:
     idents = [i for i, _, _ in t.base.items]
     return int(idents[int(t.rng.integers(0, len(idents)))])
 
 
-def _missing(t: Timeline) -> list[int]:
+def _missing(t: SceneScript) -> list[int]:
     present = {i for i, _, _ in t.base.items}
     return [i for i in t.scene.items if i not in present]
 
 
-def _idle(t: Timeline) -> None:
+def _idle(t: SceneScript) -> None:
     t.hold(12.0)
 
 
-def _take(t: Timeline) -> None:
+def _take(t: SceneScript) -> None:
     t.take(_pick(t))
     t.hold(1.0)
 
 
-def _add(t: Timeline) -> None:
+def _add(t: SceneScript) -> None:
     t.add(_missing(t)[0])
     t.hold(1.0)
 
 
-def _move(t: Timeline) -> None:
+def _move(t: SceneScript) -> None:
     ident = _pick(t)
     w = t.scene.items[ident].sprite.size[0]
     t.move(ident, int(w * 0.9) * (1 if t.rng.random() < 0.5 else -1))
 
 
-def _fast_add(t: Timeline) -> None:
+def _fast_add(t: SceneScript) -> None:
     t.fast(add=_missing(t)[0])
     t.hold(2.0)
 
 
-def _fast_take(t: Timeline) -> None:
+def _fast_take(t: SceneScript) -> None:
     t.fast(remove=_pick(t))
     t.hold(2.0)
 
 
-def _linger(t: Timeline) -> None:
+def _linger(t: SceneScript) -> None:
     t.nothing(linger=5.0)
 
 
-def _quick(t: Timeline) -> None:
+def _quick(t: SceneScript) -> None:
     t.nothing()
 
 
-def _lights_off_on(t: Timeline) -> None:
+def _lights_off_on(t: SceneScript) -> None:
     t.set(gain=(0.3, 0.26, 0.2))
     t.hold(6.0, "lights", "lights off: ambient light only, warm tint")
     t.set(gain=(1.0, 1.0, 1.0))
     t.hold(6.0, "lights", "lights on again")
 
 
-def _lights_on(t: Timeline) -> None:
+def _lights_on(t: SceneScript) -> None:
     t.set(gain=(1.0, 1.0, 1.0))
     t.hold(10.0, "lights", "lights switched on")
 
 
-def _lights_tint(t: Timeline) -> None:
+def _lights_tint(t: SceneScript) -> None:
     t.set(gain=(1.2, 1.0, 0.72), exposure=0.9)
     t.hold(8.0, "lights", "white balance and exposure jump")
 
 
-def _exposure_drift(t: Timeline) -> None:
+def _exposure_drift(t: SceneScript) -> None:
     t.ramp(8.0, "exposure", "auto-exposure drifts up", exposure=1.35)
     t.ramp(10.0, "exposure", "auto-exposure drifts down", exposure=0.72)
     t.ramp(6.0, "exposure", "back", exposure=1.0)
 
 
-def _exposure_steps(t: Timeline) -> None:
+def _exposure_steps(t: SceneScript) -> None:
     for e in (1.25, 0.8, 1.1, 0.9, 1.0):
         t.set(exposure=e)
         t.hold(2.5, "exposure", f"exposure step to {e}")
 
 
-def _daylight(t: Timeline) -> None:
+def _daylight(t: SceneScript) -> None:
     t.ramp(30.0, "daylight", "daylight slowly rises from one side", daylight=0.8, exposure=1.15)
 
 
-def _shadow(t: Timeline) -> None:
+def _shadow(t: SceneScript) -> None:
     t.ramp(6.0, "shadow", "a soft shadow slowly falls over part of the shelf", shadow=1.0)
     t.hold(6.0, "shadow")
 
 
-def _covered(t: Timeline) -> None:
+def _covered(t: SceneScript) -> None:
     t.cover(8.0)
     t.hold(6.0)
 
 
-def _shift_amount(t: Timeline) -> tuple[int, int]:
+def _shift_amount(t: SceneScript) -> tuple[int, int]:
     k = t.scene.width / 640.0
     dx = round(float(t.rng.uniform(6, 12)) * k) * (1 if t.rng.random() < 0.5 else -1)
     dy = round(float(t.rng.uniform(3, 8)) * k) * (1 if t.rng.random() < 0.5 else -1)
     return dx, dy
 
 
-def _shifted(t: Timeline) -> None:
+def _shifted(t: SceneScript) -> None:
     t.shift(*_shift_amount(t))
     t.hold(10.0)
 
 
-def _shifted_then_take(t: Timeline) -> None:
+def _shifted_then_take(t: SceneScript) -> None:
     t.shift(*_shift_amount(t))
     t.hold(4.0)
     t.take(_pick(t))
 
 
-def _empty_shelf(t: Timeline) -> None:
+def _empty_shelf(t: SceneScript) -> None:
     while t.base.items:
         t.take(_pick(t))
     t.hold(2.0)
 
 
-def _restock(t: Timeline) -> None:
+def _restock(t: SceneScript) -> None:
     for ident in _missing(t):
         t.add(ident)
 
 
-def _multiple(t: Timeline) -> None:
+def _multiple(t: SceneScript) -> None:
     t.take(_pick(t))
     t.add(_missing(t)[0])
     t.nothing()
 
 
-def _take_two(t: Timeline) -> None:
+def _take_two(t: SceneScript) -> None:
     t.take(_pick(t))
     t.take(_pick(t))
 
 
-def _swap(t: Timeline) -> None:
+def _swap(t: SceneScript) -> None:
     gone = _pick(t)
     new = _missing(t)[0]
     it = t.scene.items[new]
@@ -212,43 +212,43 @@ def _swap(t: Timeline) -> None:
     t._finish(start, end, "swapped", boxes)
 
 
-def _take_lights(t: Timeline) -> None:
+def _take_lights(t: SceneScript) -> None:
     t.set(gain=(0.55, 0.5, 0.42))
     t.take(_pick(t))
 
 
-def _reach_lights(t: Timeline) -> None:
+def _reach_lights(t: SceneScript) -> None:
     t.set(gain=(0.55, 0.5, 0.42))  # the same dimming as _take_lights
     t.nothing()
 
 
-def _take_drift(t: Timeline) -> None:
+def _take_drift(t: SceneScript) -> None:
     t.take(_pick(t))
     t.ramp(6.0, "exposure", "exposure drifts after the interaction", exposure=1.3)
     t.hold(3.0)
 
 
-def _add_daylight(t: Timeline) -> None:
+def _add_daylight(t: SceneScript) -> None:
     t.ramp(8.0, "daylight", "daylight rises", daylight=0.6)
     t.add(_missing(t)[0])
 
 
-def _linger_take(t: Timeline) -> None:
+def _linger_take(t: SceneScript) -> None:
     t.take(_pick(t), linger=4.0)
 
 
-def _small_take(t: Timeline) -> None:
+def _small_take(t: SceneScript) -> None:
     sizes = {i: t.scene.items[i].sprite.size for i, _, _ in t.base.items}
     t.take(min(sizes, key=lambda i: sizes[i][0] * sizes[i][1]))
 
 
-def _covered_take(t: Timeline) -> None:
+def _covered_take(t: SceneScript) -> None:
     t.cover(6.0)
     t.hold(3.0)
     t.take(_pick(t))
 
 
-def _dim_take(t: Timeline) -> None:
+def _dim_take(t: SceneScript) -> None:
     t.take(_pick(t))
 
 
@@ -396,7 +396,7 @@ def render_spec(spec: ScenarioSpec, seed: int = 0, **options: Any) -> Scenario:
         noise=noise,
         quality=quality,
     )
-    t = Timeline(scene=scene, fps=fps, rng=script_rng, base=base)
+    t = SceneScript(scene=scene, fps=fps, rng=script_rng, base=base)
     if not base.items:
         t._items_changed(0)
     t.hold(LEAD_S, "stable", "lead-in")

@@ -11,7 +11,7 @@ import pytest
 from shelfcam.engine.config import Thresholds
 from shelfcam.ingest.jpeg import check_jpeg
 from shelfcam.sim.scenes import SCENARIOS, Scenario, generate
-from shelfcam.sim.timeline import JsonDict
+from shelfcam.sim.script import JsonDict
 from shelfcam.vision import (
     Frame,
     Region,

@@ -1,4 +1,5 @@
-"""The charts page: events per day, per type and camera, as server-rendered SVG."""
+"""The stats page (`/charts`, "Charts" in the menu): events per day, per type and camera,
+as server-rendered SVG."""
 
 from __future__ import annotations
 
@@ -61,4 +62,4 @@ async def charts(
         "totals": {t: sum(overall[t]) for t in EVENT_TYPES},
         "per_device": per_device if camera is None and len(per_device) > 1 else [],
     }
-    return render(request, "charts.html", values)
+    return render(request, "stats.html", values)

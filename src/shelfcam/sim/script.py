@@ -1,4 +1,4 @@
-"""Scripting a scenario: a `Timeline` appends camera states frame by frame and records labels.
+"""Scripting a scenario: a `SceneScript` appends camera states frame by frame and records labels.
 
 Each method appends the frames of one happening (a hand reaching in, lights switched, the
 lens covered...) and records what a correct system reports about it. Times are offsets in ms
@@ -21,7 +21,7 @@ SETTLE_S = 6.0
 
 
 @dataclass
-class Timeline:
+class SceneScript:
     scene: Scene
     fps: float
     rng: np.random.Generator
