@@ -10,7 +10,7 @@ import pytest
 
 from shelfcam.db.migrate import available, current_version, migrate
 
-# The seed's section 3: every field, with its PostgreSQL type.
+# The activity log's tables (docs/architecture.md, "Data model"): every field, with its type.
 SEED_COLUMNS = {
     "captures": {
         "capture_id": "uuid",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 from pathlib import Path
 
@@ -103,3 +104,60 @@ def test_every_threshold_is_documented_with_its_default() -> None:
         )
         assert row is not None, field.name
         assert row.split("|")[2].strip() == f"{getattr(defaults, field.name)}", field.name
+
+
+ROOT = DOCS.parent
+PACKAGE = ROOT / "src" / "shelfcam"
+READ = [*sorted(DOCS.glob("*.md")), ROOT / "README.md", ROOT / "CONTRIBUTING.md"]
+
+
+def _code_spans(path: Path) -> list[str]:
+    return re.findall(r"`([^`\n]+)`", path.read_text())
+
+
+def _resolves(dotted: str) -> bool:
+    """``shelfcam.a.b.name``: the longest module prefix imports and the rest are its
+    attributes."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 1, -1):
+        module = PACKAGE.joinpath(*parts[1:cut])
+        if module.with_suffix(".py").is_file() or (module / "__init__.py").is_file():
+            try:
+                found: object = importlib.import_module(".".join(parts[:cut]))
+                for name in parts[cut:]:
+                    found = getattr(found, name)
+            except (ImportError, AttributeError):
+                return False
+            return True
+    return False
+
+
+def test_every_module_the_docs_name_exists() -> None:
+    """A reader of the repository alone can follow every reference (docs/architecture.md)."""
+    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    broken = []
+    for doc in READ:
+        for span in _code_spans(doc):
+            for dotted in re.findall(r"\bshelfcam(?:\.\w+)+(?!\w*/)", span):
+                if dotted.split(".")[1] in packages | modules and not _resolves(dotted):
+                    broken.append(f"{doc.name}: {dotted}")
+            for path in re.findall(r"(?<![\w.:/-])((?:[\w-]+/)+[\w-]+\.(?:py|md|toml|sql))\b", span):
+                places = (ROOT / path, ROOT / "src" / path, PACKAGE / path, ROOT / "tests" / path)
+                if not any(place.is_file() for place in places):
+                    broken.append(f"{doc.name}: {path}")
+    assert broken == []
+
+
+def test_the_map_names_every_package_and_nothing_cites_an_outside_design() -> None:
+    architecture = (DOCS / "architecture.md").read_text()
+    for package in sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()):
+        assert f"`{package}/`" in architecture, package
+    citing = [
+        str(path.relative_to(ROOT))
+        for folder in ("src", "docs", "tests", "benchmarks")
+        for path in (ROOT / folder).rglob("*")
+        if path.suffix in {".py", ".md", ".sql", ".toml", ".html"}
+        and "DESIGN" + ".md" in path.read_text()
+    ]
+    assert citing == []

@@ -1,6 +1,7 @@
 """An event's explanation, from its ``details`` JSON: what the event page shows.
 
-Pure and forgiving: the worker's ``details`` follow the seed's shape, but not every event
+Pure and forgiving: the worker's ``details`` follow the documented shape
+(docs/architecture.md, "Interfaces"), but not every event
 type has every key, and older events may lack newer keys. Each score is shown against the
 threshold the engine judged it with (`shelfcam.engine.decisions.JUDGED_AGAINST`), when the
 event recorded that threshold, and otherwise alone; thresholds no score was judged with are

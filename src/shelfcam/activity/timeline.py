@@ -227,7 +227,7 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
 
 
 def event_line(event: Event) -> dict[str, Any]:
-    """The JSON Lines form of ``shelfcam events --json`` (DESIGN.md "Interfaces")."""
+    """The JSON Lines form of ``shelfcam events --json`` (docs/architecture.md, "Interfaces")."""
     return {
         "event_id": str(event.event_id),
         "device_id": event.device_id,

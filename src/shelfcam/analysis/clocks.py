@@ -1,4 +1,4 @@
-"""Engine time (DESIGN.md "Clocks"): the camera's clock when it can be trusted.
+"""Engine time (docs/architecture.md, "Clocks"): the camera's clock when it can be trusted.
 
 Pure: every time is an argument. A camera's ``captured_at`` is used when it is sane: not
 more than a minute in the future of ``received_at`` and not older than the staging window.

@@ -1,4 +1,5 @@
-"""Where each frame lives in a frame store: the seed's layout, as URIs (keys).
+"""Where each frame lives in a frame store: the layout, as URIs (keys)
+(docs/architecture.md, "Interfaces").
 
     staging/<device_id>/<YYYY-MM-DD>/<capture_id>.jpg
     events/<device_id>/<YYYY-MM-DD>/<event_id>/{pre,post,during,annotated}.jpg

@@ -3,7 +3,7 @@
 PATH is a folder of JPEGs (sent in name order) or a video file. Frames carry ``seq``, a
 fresh ``boot`` per run and ``captured_at`` spaced as at ``fps`` from the moment the replay
 starts; they are sent ``speed`` times faster than real time, so the camera clock runs ahead
-of the server's (the server trusts it up to a minute ahead, DESIGN.md "Clocks"; a longer
+of the server's (the server trusts it up to a minute ahead, docs/architecture.md, "Clocks"; a longer
 recording sent faster falls back to server time). A recording cannot invent frames, so burst
 directives are counted, not followed. 429, 503 and connection errors are retried with
 backoff and the same ``seq``: the server recognises the retry.

@@ -7,7 +7,7 @@ Typical use, once per incoming JPEG::
                      empty_ref=empty_ref, rois=Rois(interaction=..., inventory=...))
     prev = cur
 
-See docs/vision.md for every score's scale and suggested thresholds. ROI polygons are
+See docs/vision.md for every score's scale and the threshold that judges it. ROI polygons are
 `shelfcam.vision.polygons.Polygon` values (re-exported here with `FULL_FRAME`); validate user input
 with `shelfcam.vision.polygons.parse` / ``validate``.
 """

@@ -1,4 +1,5 @@
--- shelfcam core schema: the seed's section 3 (captures, events, event_images) plus
+-- shelfcam core schema: the activity log (captures, events, event_images; docs/architecture.md,
+-- "Data model") plus
 -- devices, versioned device configuration and per-device engine state.
 
 CREATE TABLE devices (
