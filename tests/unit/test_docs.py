@@ -108,6 +108,8 @@ def test_every_threshold_is_documented_with_its_default() -> None:
 
 ROOT = DOCS.parent
 PACKAGE = ROOT / "src" / "shelfcam"
+PATH = r"(?<![\w.:/-])((?:[\w-]+/)+[\w-]+\.(?:py|md|toml|sql))\b"
+"""A file named by its path (``engine/stock.py``); not one beside the checkout (``../``)."""
 READ = [*sorted(DOCS.glob("*.md")), ROOT / "README.md", ROOT / "CONTRIBUTING.md"]
 
 
@@ -142,7 +144,7 @@ def test_every_module_the_docs_name_exists() -> None:
             for dotted in re.findall(r"\bshelfcam(?:\.\w+)+(?!\w*/)", span):
                 if dotted.split(".")[1] in packages | modules and not _resolves(dotted):
                     broken.append(f"{doc.name}: {dotted}")
-            for path in re.findall(r"(?<![\w.:/-])((?:[\w-]+/)+[\w-]+\.(?:py|md|toml|sql))\b", span):
+            for path in re.findall(PATH, span):
                 places = (ROOT / path, ROOT / "src" / path, PACKAGE / path, ROOT / "tests" / path)
                 if not any(place.is_file() for place in places):
                     broken.append(f"{doc.name}: {path}")

@@ -72,8 +72,9 @@ def details(
     trace: tuple[str, ...] | list[str] = (),
     regions: tuple[dict[str, float], ...] | list[dict[str, float]] = (),
 ) -> dict[str, Any]:
-    """An event's ``details`` (docs/architecture.md, "Interfaces"): the documented shape plus ``regions`` (normalised boxes); ``captures`` also
-    names the frame on which the decision was taken (``decided_capture_id``)."""
+    """An event's ``details`` (docs/architecture.md, "Interfaces"): the documented shape
+    plus ``regions`` (normalised boxes); ``captures`` also names the frame on which the
+    decision was taken (``decided_capture_id``)."""
     return {
         "roi_version": config.roi_version,
         "thresholds": config.thresholds.to_dict(),
