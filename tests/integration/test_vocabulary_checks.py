@@ -67,3 +67,13 @@ def test_the_database_refuses_a_word_outside_the_vocabulary(db_url: str) -> None
                 " VALUES (%s, 'pantry', 'stock_taken', now())",
                 (uuid.uuid4(),),
             )
+
+
+def test_the_device_name_check_is_the_vocabulary_pattern(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conname = 'devices_device_id_slug'"
+        ).fetchone()
+    assert row is not None
+    assert f"'^{vocabulary.DEVICE_ID_PATTERN.pattern}$'" in str(row[0])

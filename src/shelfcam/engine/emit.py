@@ -7,12 +7,61 @@ from datetime import datetime
 from shelfcam.engine.builder import Builder
 from shelfcam.engine.decisions import EventEnd, NewEvent, confidence, details, images
 from shelfcam.engine.state import Box, Interaction, Mark, OpenEvent
+from shelfcam.vocabulary import EventType
 
 TOO_DARK = "the view was too dark (or too bright) to judge stock"
+UNSEEN = "no interaction was seen: the change came between two frames"
 
 
 def _age(pre: Mark | None, started: datetime) -> float | None:
     return None if pre is None else (started - pre.t).total_seconds()
+
+
+def _record(
+    b: Builder,
+    event_type: EventType,
+    *,
+    key: str,
+    started: datetime,
+    ended: datetime | None,
+    score: float,
+    threshold: float,
+    scores: dict[str, float | None],
+    pre: Mark | None,
+    post: Mark | None,
+    during: Mark | None,
+    trace: tuple[str, ...],
+    note: str | None = None,
+    regions: tuple[Box, ...] = (),
+) -> None:
+    """Append an activity event with its details: the frames before, after and during,
+    the scores, the baseline's age and the trace that led to it."""
+    b.trace.append("event_emitted")
+    found = details(
+        b.config,
+        b.obs.capture_id,
+        scores=scores,
+        pre=pre,
+        post=post,
+        during=during,
+        baseline_age_s=_age(pre, started),
+        stability_frames=b.state.baseline_stable_frames,
+        trace=(*trace, "event_emitted"),
+        regions=regions,
+    )
+    if note is not None:
+        found["note"] = note
+    b.events.append(
+        NewEvent(
+            key=key,
+            event_type=event_type,
+            started_at=started,
+            ended_at=ended,
+            confidence=confidence(score, threshold),
+            details=found,
+            images=images(pre, post, during),
+        )
+    )
 
 
 def interaction(
@@ -26,31 +75,21 @@ def interaction(
         b.trace.append("motion_blip_not_interaction")
         return False
     notes = ("stock_not_judged_too_dark",) if it.dark else ()
-    full = (*trace, *notes, "event_emitted")
-    b.trace += [*notes, "event_emitted"]
-    found = details(
-        b.config,
-        b.obs.capture_id,
+    b.trace += notes
+    _record(
+        b,
+        "interaction_detected",
+        key=b.key("interaction_detected", ":going" if still_going else ""),
+        started=it.started_at,
+        ended=None if still_going else max(it.last_motion_at, it.started_at),
+        score=it.during.value,
+        threshold=b.th.interaction_threshold,
         scores=b.scores(motion_peak=it.during.value),
         pre=it.pre,
         post=b.here,
         during=it.during,
-        baseline_age_s=_age(it.pre, it.started_at),
-        stability_frames=b.state.baseline_stable_frames,
-        trace=full,
-    )
-    if it.dark:
-        found["note"] = f"stock not judged: {TOO_DARK}"
-    b.events.append(
-        NewEvent(
-            key=b.key("interaction_detected", ":going" if still_going else ""),
-            event_type="interaction_detected",
-            started_at=it.started_at,
-            ended_at=None if still_going else max(it.last_motion_at, it.started_at),
-            confidence=confidence(it.during.value, b.th.interaction_threshold),
-            details=found,
-            images=images(it.pre, b.here, it.during),
-        )
+        trace=(*trace, *notes),
+        note=f"stock not judged: {TOO_DARK}" if it.dark else None,
     )
     return True
 
@@ -72,11 +111,14 @@ def stock(
     the interaction that made the change, if one was seen."""
     started = by.started_at if by is not None else seen_at
     ended = by.last_motion_at if by is not None else settled_at
-    full = (*trace, "event_emitted")
-    b.trace.append("event_emitted")
-    found = details(
-        b.config,
-        b.obs.capture_id,
+    _record(
+        b,
+        "stock_changed",
+        key=b.key("stock_changed"),
+        started=started,
+        ended=max(ended, started),
+        score=delta,
+        threshold=b.th.inventory_change_threshold,
         scores=b.scores(
             motion_peak=by.during.value if by is not None else None,
             inventory_delta=delta,
@@ -86,23 +128,11 @@ def stock(
         pre=pre,
         post=post,
         during=by.during if by is not None else None,
-        baseline_age_s=_age(pre, started),
-        stability_frames=b.state.baseline_stable_frames,
-        trace=full,
+        trace=trace,
+        note=None
+        if by is not None
+        else "no interaction was seen: the change came between two frames",
         regions=regions,
-    )
-    if by is None:
-        found["note"] = "no interaction was seen: the change came between two frames"
-    b.events.append(
-        NewEvent(
-            key=b.key("stock_changed"),
-            event_type="stock_changed",
-            started_at=started,
-            ended_at=max(ended, started),
-            confidence=confidence(delta, b.th.inventory_change_threshold),
-            details=found,
-            images=images(pre, post, by.during if by is not None else None),
-        )
     )
 
 

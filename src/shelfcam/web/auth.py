@@ -110,28 +110,38 @@ async def require_csrf(
     return session
 
 
+async def _token_or_session(
+    context: AppContext,
+    bearer: HTTPAuthorizationCredentials | None,
+    session_id: str | None,
+) -> Principal | admins.Session:
+    """The admin token's owner when a token is sent (a wrong one is refused, never passed
+    over for the cookie), else the cookie's session; neither: 401 JSON."""
+    async with context.require_pool().connection() as conn:
+        if bearer is not None:
+            name = await admins.token_owner(conn, bearer.credentials)
+            if name is None:
+                raise Unauthorized(
+                    "the admin token is not valid", headers={"WWW-Authenticate": "Bearer"}
+                )
+            return Principal("token", name)
+        session = await admins.session_for(conn, session_id) if session_id else None
+    if session is None:
+        raise Unauthorized(
+            "log in or send an admin token (Authorization: Bearer ...)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return session
+
+
 async def require_api_principal(
     context: Annotated[AppContext, Depends(get_context)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     session_id: Annotated[str | None, Depends(_cookie)],
 ) -> Principal:
     """An admin token (Authorization: Bearer) or a session cookie; else 401 JSON."""
-    async with context.require_pool().connection() as conn:
-        if bearer is not None:
-            name = await admins.token_owner(conn, bearer.credentials)
-            if name is not None:
-                return Principal("token", name)
-            raise Unauthorized(
-                "the admin token is not valid", headers={"WWW-Authenticate": "Bearer"}
-            )
-        if session_id:
-            session = await admins.session_for(conn, session_id)
-            if session is not None:
-                return Principal("session", session.username)
-    raise Unauthorized(
-        "log in or send an admin token (Authorization: Bearer ...)",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+    found = await _token_or_session(context, bearer, session_id)
+    return found if isinstance(found, Principal) else Principal("session", found.username)
 
 
 async def require_api_writer(
@@ -143,24 +153,13 @@ async def require_api_writer(
     """For API calls that change something: an admin token, or a session cookie with the
     session's CSRF token in the ``X-CSRF-Token`` header (a cookie alone could be sent by
     another site's form); else 401 or 403."""
-    async with context.require_pool().connection() as conn:
-        if bearer is not None:
-            name = await admins.token_owner(conn, bearer.credentials)
-            if name is not None:
-                return Principal("token", name)
-            raise Unauthorized(
-                "the admin token is not valid", headers={"WWW-Authenticate": "Bearer"}
-            )
-        session = await admins.session_for(conn, session_id) if session_id else None
-    if session is None:
-        raise Unauthorized(
-            "log in or send an admin token (Authorization: Bearer ...)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    found = await _token_or_session(context, bearer, session_id)
+    if isinstance(found, Principal):
+        return found
     sent = request.headers.get(CSRF_HEADER, "")
-    if not sent or not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+    if not sent or not hmac.compare_digest(sent.encode(), found.csrf_token.encode()):
         raise CsrfRejected(f"send the session's CSRF token in the {CSRF_HEADER} header")
-    return Principal("session", session.username)
+    return Principal("session", found.username)
 
 
 def set_session_cookie(
