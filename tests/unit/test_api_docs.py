@@ -123,7 +123,7 @@ def test_the_ingest_path_is_scanned_where_its_errors_come_from() -> None:
     service_source = inspect.getsource(service)
     assert "translate_errors_async()" in service_source
     assert "translate_errors_async()" in inspect.getsource(auth)
-    assert "self.store.put(layout.staging_uri(" in service_source
+    assert "self.store.put(\n            layout.staging_uri(" in service_source
     produced = _producible()
     # A sample of what the scan must find, so a broken scan cannot pass as "no codes".
     assert produced["bad_metadata"] == 400
