@@ -92,7 +92,7 @@ def test_login_timeline_and_event_page(browser: Browser, db_url: str, tmp_path: 
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         expect(page).to_have_url(f"{base}/")
-        expect(page.get_by_role("heading", name="SceneScript")).to_be_visible()
+        expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
 
         # The seeded event is there, with its thumbnail loaded.
         row = page.locator(f"#event-{event_id}")

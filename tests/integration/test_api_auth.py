@@ -148,7 +148,7 @@ async def test_login_sets_a_safe_session_cookie_and_logout_ends_it(
         assert [bytes(r[0]) for r in rows] == [admins.hash_secret("session", session_id)]
         home = await web.client.get("/")
         assert home.status_code == 200
-        assert "SceneScript" in home.text
+        assert "Timeline" in home.text
         assert (await web.client.get("/api/v1/events")).status_code == 200
 
         # Logout without the CSRF token is refused and changes nothing.
