@@ -282,6 +282,62 @@ async def test_crash_then_retry_gives_the_same_result(rig: Rig, point: str) -> N
     assert orphans == (0,)
 
 
+class BackendKiller:
+    """A fault hook that, once, terminates the database backend of the frame being
+    analysed just before its commit: the job's connection dies mid-transaction, as when
+    PostgreSQL ends every session after one backend crashed."""
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+        self.killed = 0
+
+    def __call__(self, point: str) -> None:
+        if point != "before_commit" or self.killed:
+            return
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            row = conn.execute(  # waits (up to 10 s) until the backend has ended
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000))"
+                " FROM pg_stat_activity WHERE datname = current_database()"
+                " AND state = 'idle in transaction'"
+            ).fetchone()
+        self.killed = int(row[0]) if row else 0
+        assert self.killed, "no backend was in the middle of a frame"
+
+
+def analysis_jobs(db_url: str) -> int:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = 'analysis'"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def test_a_frame_whose_connection_dies_is_retried_at_once(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The job's connection dies at its commit: the pool's gate closes for a moment, so
+    recording "retry this job" fails once too. The job must still go back to the queue at
+    once, by its own worker (procrastinate alone leaves it 'doing': under a live worker,
+    whose fresh heartbeat keeps the stalled-job retry away, the camera's frames wait until
+    the process restarts; under a restarted one, they wait for the stalled-job retry)."""
+    token = await new_device(rig.db_url, "shelf")
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    ids = await upload(rig.client, token, scene_frames("take_item")[:6], start)
+    killer = BackendKiller(rig.db_url)
+    store = FrameStore(rig.data_dir)
+    async with running_worker(rig.settings, rig.pool, store, Metrics(), fault=killer):
+        await wait_until_analysed(rig.db_url)
+        with anyio.fail_after(60):
+            while analysis_jobs(rig.db_url):  # noqa: ASYNC110 - no event to wait on
+                await asyncio.sleep(0.1)
+    assert killer.killed == 1
+    assert "reason=stalled" not in caplog.text  # not left for the stalled-job retry
+    with psycopg.connect(rig.db_url) as conn:
+        statuses = conn.execute("SELECT analysis_status FROM captures").fetchall()
+    assert statuses == [("processed",)] * len(ids)
+
+
 async def test_two_workers_keep_each_cameras_order(rig: Rig) -> None:
     start = datetime.now(UTC) - timedelta(minutes=1)
     tokens = {name: await new_device(rig.db_url, name) for name in ("left", "right")}

@@ -23,10 +23,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 import procrastinate
+import psycopg
+from procrastinate import exceptions as queue_errors
+from procrastinate import job_context
+from procrastinate import jobs as queue_jobs
+from procrastinate import retry as queue_retry
 from procrastinate.worker import Worker
 
 from shelfcam.analysis import jobqueue
-from shelfcam.analysis.worker import Analyzer, TransientError, process_with_retry_semantics
+from shelfcam.analysis.worker import (
+    Analyzer,
+    FaultHook,
+    TransientError,
+    process_with_retry_semantics,
+)
 from shelfcam.config import Settings
 from shelfcam.db import jobs
 from shelfcam.db.connect import open_pool
@@ -44,6 +54,8 @@ log = logging.getLogger(__name__)
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 RETRY_STALLED_TASK = "shelfcam.retry_stalled_jobs"
 STALLED_AFTER_S = 30.0
+OUTCOME_RETRY_FIRST_DELAY_S = 0.1
+OUTCOME_RETRY_MAX_DELAY_S = 1.0
 
 
 def build_queue(analyzer: Analyzer, retention: Retention | None = None) -> procrastinate.App:
@@ -116,6 +128,51 @@ def build_queue(analyzer: Analyzer, retention: Retention | None = None) -> procr
     return app
 
 
+class OutcomeKeepingWorker(Worker):
+    """procrastinate's worker, except that a job's outcome (done, or to be retried) is
+    recorded even when the database hiccups at that very moment.
+
+    procrastinate records it once: if that fails (the job's own connection was just killed,
+    so the pool's gate is closed for the few milliseconds its probe takes, or the pool hands
+    out a connection that died with it), the exception ends the job's asyncio task
+    unobserved and the job stays ``doing`` under this worker. The worker lives on and keeps
+    its heartbeat fresh, so the stalled-job retry never takes the job back, and every later
+    frame of the camera (same lock) waits behind it until the process restarts. Here the
+    outcome is recorded again, after a capped backoff, until it is recorded or the worker
+    is stopping (then the job goes back to the queue as a dead worker's job does).
+
+    It overrides a private method of procrastinate (3.10, pinned in uv.lock):
+    ``tests/e2e/test_worker.py::test_a_frame_whose_connection_dies_is_retried_at_once``
+    fails if a new version no longer calls it."""
+
+    async def _persist_job_status(
+        self,
+        job: queue_jobs.Job,
+        status: queue_jobs.Status,
+        retry_decision: queue_retry.RetryDecision | None,
+        context: job_context.JobContext,
+        job_result: job_context.JobResult | None,
+    ) -> None:
+        delay = OUTCOME_RETRY_FIRST_DELAY_S
+        while True:
+            try:
+                await super()._persist_job_status(job, status, retry_decision, context, job_result)
+                return
+            except queue_errors.ConnectorException as err:
+                lost = isinstance(err.__cause__, psycopg.OperationalError)
+                if not lost or self._stop_event.is_set():
+                    raise
+                log.warning(
+                    "action=job_outcome_retry job_id=%s outcome=%s in_s=%.1f error=%s",
+                    job.id,
+                    "retry" if retry_decision else status.value,
+                    delay,
+                    type(err.__cause__).__name__,
+                )
+            await asyncio.sleep(delay)  # the database's return is not announced
+            delay = min(delay * 2, OUTCOME_RETRY_MAX_DELAY_S)
+
+
 class WorkerRunner:
     """The procrastinate worker (and its scheduler) of this process, run again whenever it
     ends: procrastinate stops a worker for good when a database connection fails (a
@@ -147,7 +204,7 @@ class WorkerRunner:
                 requeued = await jobs.requeue_jobs_of_workers(conn, dead)
             self._dead.clear()
             log.info("action=jobs_requeued jobs=%d workers=%s", requeued, dead)
-        worker = Worker(
+        worker = OutcomeKeepingWorker(
             app=self.app,
             queues=[jobqueue.ANALYSIS_QUEUE, jobqueue.MAINTENANCE_QUEUE],
             concurrency=self.settings.worker_concurrency,
@@ -172,10 +229,11 @@ async def running_worker(
     pool: Pool,
     store: FrameStore,
     metrics: Metrics,
+    fault: FaultHook | None = None,
 ) -> AsyncIterator[WorkerRunner]:
     """A supervised worker loop running as a task on this event loop, stopped on exit
-    (the frames in hand are finished first)."""
-    analyzer = Analyzer(settings, pool, store, metrics)
+    (the frames in hand are finished first). ``fault``: the analyzer's test hook."""
+    analyzer = Analyzer(settings, pool, store, metrics, fault)
     app = build_queue(analyzer)
     await app.open_async(pool)
     runner = WorkerRunner(app, settings, pool)

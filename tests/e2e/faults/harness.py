@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -36,13 +36,21 @@ must be 30 s old, and the retry runs every minute."""
 FRAMES = [jpeg(width=320, height=240, seed=seed) for seed in range(6)]
 
 
-def wait_for(what: str, condition: object, timeout: float, log: Path | None = None) -> None:
-    """Poll ``condition()`` until true; fail after ``timeout`` seconds saying ``what``."""
+def wait_for(
+    what: str,
+    condition: object,
+    timeout: float,
+    log: Path | None = None,
+    diagnose: Callable[[], str] | None = None,
+) -> None:
+    """Poll ``condition()`` until true; fail after ``timeout`` seconds saying ``what``,
+    with ``diagnose()`` (the state that was waited on) and the tail of ``log``."""
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]
         if time.monotonic() > deadline:
+            state = diagnose() if diagnose is not None else ""
             tail = log.read_text()[-6000:] if log is not None and log.exists() else ""
-            raise AssertionError(f"{what}: not within {timeout:.0f} s\n{tail}")
+            raise AssertionError(f"{what}: not within {timeout:.0f} s\n{state}\n{tail}")
         time.sleep(0.1)  # polling interval of a condition with a deadline
 
 
@@ -264,8 +272,47 @@ def wait_acknowledged(cams: list[Camera], frames: int, timeout: float = RECOVERY
     )
 
 
-def assert_each_frame_analyzed_once(db_url: str, cams: list[Camera], timeout: float) -> None:
-    """Every acknowledged frame has exactly one capture, analyzed; no job is left."""
+def queue_state(db_url: str, limit: int = 20) -> str:
+    """What is still waiting, for a failure message: the captures still queued, the
+    analysis jobs (status, attempts, worker, when runnable) and the workers' heartbeats."""
+    lines: list[str] = []
+    with psycopg.connect(db_url) as conn:
+        queued = conn.execute(
+            "SELECT device_id, device_seq, capture_id,"
+            " round(extract(epoch FROM now() - received_at)::numeric, 1) AS age_s"
+            " FROM captures WHERE analysis_status = 'queued'"
+            " ORDER BY received_at LIMIT %s",
+            (limit,),
+        ).fetchall()
+        lines.append(f"captures still queued (first {limit}):")
+        lines += [f"  {d} seq={q} capture={c} received {a} s ago" for d, q, c, a in queued]
+        jobs = conn.execute(
+            "SELECT j.id, j.status, j.attempts, j.lock, j.worker_id,"
+            " coalesce(round(extract(epoch FROM j.scheduled_at - now())::numeric, 1)"
+            "   || ' s', 'now'),"
+            " j.args->>'capture_id'"
+            " FROM procrastinate_jobs j WHERE j.queue_name = 'analysis'"
+            " ORDER BY j.id LIMIT %s",
+            (limit,),
+        ).fetchall()
+        lines.append(f"analysis jobs left (first {limit}):")
+        lines += [
+            f"  job {i} {st} attempts={at} lock={lk} worker={w} runnable in {due} capture={cap}"
+            for i, st, at, lk, w, due, cap in jobs
+        ]
+        workers = conn.execute(
+            "SELECT id, round(extract(epoch FROM now() - last_heartbeat)::numeric, 1)"
+            " FROM procrastinate_workers ORDER BY id"
+        ).fetchall()
+        lines.append("workers: " + ", ".join(f"{i} (heartbeat {a} s ago)" for i, a in workers))
+    return "\n".join(lines)
+
+
+def assert_each_frame_analyzed_once(
+    db_url: str, cams: list[Camera], timeout: float, log: Path | None = None
+) -> None:
+    """Every acknowledged frame has exactly one capture, analyzed; no job is left. On
+    failure, says what is still waiting (:func:`queue_state`) and the tail of ``log``."""
 
     def pending() -> int:
         with psycopg.connect(db_url) as conn:
@@ -275,7 +322,13 @@ def assert_each_frame_analyzed_once(db_url: str, cams: list[Camera], timeout: fl
             ).fetchone()
         return int(row[0]) if row else -1
 
-    wait_for("every frame analyzed", lambda: pending() == 0, timeout)
+    wait_for(
+        "every frame analyzed",
+        lambda: pending() == 0,
+        timeout,
+        log,
+        diagnose=lambda: queue_state(db_url),
+    )
     with psycopg.connect(db_url) as conn:
         rows = conn.execute(
             "SELECT device_id, device_seq, analysis_status, analysis_error FROM captures"

@@ -59,7 +59,7 @@ def test_terminated_backends_mid_load(tmp_path: Path, server: str) -> None:
                     assert terminate_backends(db_url) > 0
                     wait_acknowledged(cams, 8)
             last_fault = time.time()
-            assert_each_frame_analyzed_once(db_url, cams, RECOVERY_S)
+            assert_each_frame_analyzed_once(db_url, cams, RECOVERY_S, shelfcam.log("serve"))
             wait_for("/healthz back to 200", shelfcam.healthy, RECOVERY_S)
             # The scheduler (disk guard, sweeps, retention, stalled jobs) ticks again.
             wait_for(
@@ -98,7 +98,7 @@ def test_embedded_postgres_stopped_and_started_mid_load(tmp_path: Path) -> None:
             assert page.status_code in (303, 503)  # no session: the login redirect, or 503
             start_embedded(pgdata, options)
             wait_acknowledged(cams, 8)
-        assert_each_frame_analyzed_once(db_url, cams, RECOVERY_S)
+        assert_each_frame_analyzed_once(db_url, cams, RECOVERY_S, shelfcam.log("serve"))
         wait_for("/healthz back to 200", shelfcam.healthy, RECOVERY_S)
     finally:
         shelfcam.stop_all()

@@ -42,7 +42,9 @@ def test_serve_killed_outright_mid_load(tmp_path: Path) -> None:
             shelfcam.wait_healthy("serve-again")
             wait_acknowledged(cams, 8)
         db_url = shelfcam.db_url()
-        assert_each_frame_analyzed_once(db_url, cams, STALLED_RECOVERY_S)
+        assert_each_frame_analyzed_once(
+            db_url, cams, STALLED_RECOVERY_S, shelfcam.log("serve-again")
+        )
     finally:
         shelfcam.stop_all()
     shelfcam.assert_no_orphans()
@@ -69,7 +71,8 @@ def test_api_or_worker_killed_outright_mid_load(tmp_path: Path, victim: str) -> 
             wait_acknowledged(cams, 8)
         db_url = shelfcam.db_url()
         timeout = STALLED_RECOVERY_S if victim == "worker" else RECOVERY_S
-        assert_each_frame_analyzed_once(db_url, cams, timeout)
+        worker_log = shelfcam.log("worker-again" if victim == "worker" else "worker")
+        assert_each_frame_analyzed_once(db_url, cams, timeout, worker_log)
         wait_for("/healthz back to 200", shelfcam.healthy, RECOVERY_S)
     finally:
         shelfcam.stop_all()

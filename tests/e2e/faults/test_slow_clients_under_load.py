@@ -84,7 +84,7 @@ def test_a_slow_client_attack_does_not_lock_cameras_out(tmp_path: Path) -> None:
         assert outcomes["HTTP/1.1 408"] >= 1, outcomes  # its share, cut off in time
         for camera in cams:
             assert "503" not in camera.failures, camera.failures
-        assert_each_frame_analyzed_once(db_url, cams, RECOVERY_S)
+        assert_each_frame_analyzed_once(db_url, cams, RECOVERY_S, shelfcam.log("serve"))
     finally:
         shelfcam.stop_all()
     shelfcam.assert_no_orphans()
