@@ -284,7 +284,7 @@ async def test_crash_then_retry_gives_the_same_result(rig: Rig, point: str) -> N
 
 class BackendKiller:
     """A fault hook that, once, terminates the database backend of the frame being
-    analysed just before its commit: the job's connection dies mid-transaction, as when
+    analyzed just before its commit: the job's connection dies mid-transaction, as when
     PostgreSQL ends every session after one backend crashed."""
 
     def __init__(self, db_url: str) -> None:
@@ -325,9 +325,9 @@ async def test_a_frame_whose_connection_dies_is_retried_at_once(
     start = datetime.now(UTC) - timedelta(minutes=1)
     ids = await upload(rig.client, token, scene_frames("take_item")[:6], start)
     killer = BackendKiller(rig.db_url)
-    store = FrameStore(rig.data_dir)
+    store = FileFrameStore(rig.data_dir)
     async with running_worker(rig.settings, rig.pool, store, Metrics(), fault=killer):
-        await wait_until_analysed(rig.db_url)
+        await wait_until_analyzed(rig.db_url)
         with anyio.fail_after(60):
             while analysis_jobs(rig.db_url):  # noqa: ASYNC110 - no event to wait on
                 await asyncio.sleep(0.1)
