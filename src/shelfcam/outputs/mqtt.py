@@ -84,6 +84,8 @@ class MqttOutput:
         self._resync = asyncio.Event()
         self._published: set[str] = set()
         """Cameras whose discovery configs this process has published."""
+        self._stated: set[str] = set()
+        """Cameras whose states this connection has published."""
 
     def _new_client(self, *, will: bool = True) -> aiomqtt.Client:
         """A client for one connection; ``will``: ``offline`` on ``<prefix>/available``
@@ -154,8 +156,9 @@ class MqttOutput:
         await client.subscribe(self.topics.available, qos=QOS)
         if self.discovery_prefix:
             await client.subscribe(f"{self.discovery_prefix}/status", qos=QOS)
+        self._stated = set()
         async with self._order:
-            await self._sync(client, with_states=True)
+            await self._sync(client)
         self._client, self.connected = client, True
         log.info("action=mqtt_connected output=%s", self.spec.name)
         await self._tell(True, None)
@@ -187,13 +190,14 @@ class MqttOutput:
                 self._resync.clear()
                 last_sync = now
                 async with self._order:
-                    await self._sync(client, with_states=False)
+                    await self._sync(client)
             else:
                 await self._publish_statuses(client)
 
-    async def _sync(self, client: aiomqtt.Client, *, with_states: bool) -> None:
+    async def _sync(self, client: aiomqtt.Client) -> None:
         """Discovery configs for every active camera (cleared for revoked and deleted
-        ones), their status, and on a new connection their states."""
+        ones), their status, and the states of those this connection has not stated yet
+        (as the database has them; deliveries keep them up to date after that)."""
         if self.pool is None:
             return
         async with self.pool.connection() as conn:
@@ -218,11 +222,12 @@ class MqttOutput:
                 ):
                     await client.publish(topic, messages.encode(config), qos=QOS, retain=True)
                 self._published.add(device_id)
-            if with_states:
+            if device_id not in self._stated:
                 for event_type, name in STATE_OF.items():
                     state = ON if (device_id, event_type) in on else OFF
                     topic = self.topics.state(device_id, name)
                     await client.publish(topic, state, qos=QOS, retain=True)
+                self._stated.add(device_id)
         await self._publish_statuses(client, statuses)
 
     async def _publish_statuses(
