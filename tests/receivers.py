@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import hashlib
 import hmac
 import json
@@ -233,6 +234,11 @@ class Subscriber:
                 await asyncio.wait_for(self.changed.wait(), timeout=min(left, 1.0))
 
 
+def has_retained(topic: str) -> Callable[[Subscriber], bool]:
+    """A condition: a retained message was heard on ``topic``."""
+    return lambda heard: any(h.retain for h in heard.on(topic))
+
+
 @contextlib.asynccontextmanager
 async def subscriber(
     url: str, topics: list[str], *, session: str | None = None
@@ -282,6 +288,9 @@ class Mosquitto:
     def start(self) -> None:
         config = self.folder / "mosquitto.conf"
         config.write_text(
+            # Started as root, mosquitto would switch to its own user, which cannot
+            # write into the test's folder: it stays the user running the tests.
+            f"user {getpass.getuser()}\n"
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
             "persistence true\n"

@@ -33,8 +33,10 @@ from tests.receivers import (
     HttpReceiver,
     Subscriber,
     clear_retained,
+    has_retained,
     http_receiver,
     machine_broker,
+    private_mosquitto,
     subscriber,
     unique,
 )
@@ -314,20 +316,14 @@ async def test_an_upload_reaches_mqtt_home_assistant_and_a_signed_webhook(
                 "the retained states",
             )
             for event_type in ("interaction_detected", "stock_changed"):
-                await late.wait_until(
-                    lambda s, t=event_type: any(h.retain for h in s.on(f"{prefix}/pantry/{t}")),
-                    f"the retained {event_type}",
-                )
+                topic = f"{prefix}/pantry/{event_type}"
+                await late.wait_until(has_retained(topic), f"the retained {event_type}")
                 retained = [h for h in late.on(f"{prefix}/pantry/{event_type}") if h.retain]
                 assert retained[-1].json()["event_type"] == event_type
-            await late.wait_until(
-                lambda s: any(h.retain for h in s.on(f"{prefix}/pantry/snapshot")), "a snapshot"
-            )
+            await late.wait_until(has_retained(f"{prefix}/pantry/snapshot"), "a snapshot")
             snapshot = [h for h in late.on(f"{prefix}/pantry/snapshot") if h.retain][-1]
             assert snapshot.payload[:2] == b"\xff\xd8", "a JPEG"
-            await late.wait_until(
-                lambda s: any(h.retain for h in s.on(f"{prefix}/pantry/status")), "a status"
-            )
+            await late.wait_until(has_retained(f"{prefix}/pantry/status"), "a status")
             status = [h for h in late.on(f"{prefix}/pantry/status") if h.retain][-1].json()
             assert set(status) >= {"last_seen", "frames_per_minute", "queue_depth"}
             assert status["last_seen"] is not None
@@ -352,3 +348,60 @@ async def test_an_upload_reaches_mqtt_home_assistant_and_a_signed_webhook(
                 "offline",
             )
     assert "Traceback" not in log.read_text()
+
+
+async def health_until(base: str, done: Any, what: str) -> dict[str, Any]:
+    """Poll /healthz until ``done(body)`` (a condition, polled)."""
+    async with httpx.AsyncClient(base_url=base) as client:
+        with anyio.fail_after(90):
+            while True:
+                body: dict[str, Any] = (await client.get("/healthz")).json()
+                if done(body):
+                    return body
+                await asyncio.sleep(0.2)
+
+
+async def test_a_broker_restarted_mid_run_loses_nothing(
+    serve: Any, db_url: str, tmp_path: Path
+) -> None:
+    with private_mosquitto(tmp_path / "mosquitto") as broker:
+        # A listener with a persistent session: the broker keeps what it is sent while
+        # the listener reconnects, so what shelfcam published is what it hears.
+        async with subscriber(broker.url, ["shelfcam/events"], session=unique("listener")) as heard:
+            base, _, log = serve(SHELFCAM_MQTT_URL=broker.url)
+            tokens = {name: await new_device(db_url, name) for name in ("pantry", "fridge")}
+            await upload(base, tokens["pantry"], scene_frames("take_item"))
+            await analyzed(db_url)
+            before = {e["event_id"] for e in events_in(db_url)}
+            assert before
+            await heard.wait_until(
+                lambda s: new_ids(s, "shelfcam/events") >= before, "the first events"
+            )
+
+            broker.stop()
+            await health_until(
+                base, lambda b: b["outputs"]["mqtt"]["state"] == "disconnected", "disconnected"
+            )
+            await upload(base, tokens["fridge"], scene_frames("take_item"))
+            await analyzed(db_url)
+            during = {e["event_id"] for e in events_in(db_url, "fridge")}
+            assert during, "events happened while the broker was down"
+            assert outbox_waiting(db_url, "mqtt") >= len(during), "they wait in the outbox"
+
+            broker.start()
+            every = {e["event_id"] for e in events_in(db_url)}
+            await heard.wait_until(
+                lambda s: new_ids(s, "shelfcam/events") >= every, "every event after the restart"
+            )
+            body = await health_until(
+                base,
+                lambda b: (
+                    b["outputs"]["mqtt"]["state"] == "connected"
+                    and b["outputs"]["mqtt"]["backlog"] == 0
+                ),
+                "connected again, nothing waiting",
+            )
+            assert body["outputs"]["mqtt"]["dropped"] == 0
+            assert heard.connections >= 2, "the listener saw the broker go too"
+    assert "action=mqtt_disconnected" in log.read_text()
+    assert "action=output_retry output=mqtt" in log.read_text()

@@ -82,6 +82,7 @@ class MqttOutput:
         self._client: aiomqtt.Client | None = None
         self._order = asyncio.Lock()
         self._resync = asyncio.Event()
+        self._reassert = False
         self._published: set[str] = set()
         """Cameras whose discovery configs this process has published."""
         self._stated: set[str] = set()
@@ -164,17 +165,24 @@ class MqttOutput:
         await self._tell(True, None)
 
     async def _serve(self, client: aiomqtt.Client) -> None:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._listen(client))
-            group.create_task(self._tick(client))
+        """Listen and tick until the connection fails (raising what failed first)."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._listen(client))
+                group.create_task(self._tick(client))
+        except BaseExceptionGroup as group:
+            raise group.exceptions[0] from None
 
     async def _listen(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
             payload = message.payload
             text = payload.decode(errors="replace") if isinstance(payload, bytes) else payload
             if message.topic.matches(self.topics.available) and text == OFFLINE:
-                # A last will of an earlier deliverer arrived after we said online.
-                await client.publish(self.topics.available, ONLINE, qos=QOS, retain=True)
+                # A last will (of an earlier deliverer, or ours kept by a broker that
+                # stopped) arrived after we said online: say it again, from the ticker
+                # (the listener must not wait on the broker).
+                self._reassert = True
+                self._resync.set()
             elif text == ONLINE and message.topic.matches(f"{self.discovery_prefix}/status"):
                 log.info("action=mqtt_home_assistant_online output=%s", self.spec.name)
                 self._resync.set()
@@ -186,6 +194,9 @@ class MqttOutput:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._resync.wait(), timeout=STATUS_EVERY_S)
             now = asyncio.get_running_loop().time()
+            if self._reassert:
+                self._reassert = False
+                await client.publish(self.topics.available, ONLINE, qos=QOS, retain=True)
             if self._resync.is_set() or now - last_sync > RESYNC_EVERY_S:
                 self._resync.clear()
                 last_sync = now
