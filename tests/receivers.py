@@ -112,13 +112,20 @@ class HttpReceiver:
             self.lock.notify_all()
         return status
 
-    def wait_until(self, done: Callable[[HttpReceiver], bool], timeout: float = WAIT_S) -> None:
+    def _done(self, done: Callable[[HttpReceiver], bool]) -> bool:
         with self.lock:
-            if not self.lock.wait_for(lambda: done(self), timeout=timeout):
+            return done(self)
+
+    async def arrived(self, done: Callable[[HttpReceiver], bool], within: float = WAIT_S) -> None:
+        """Wait (without blocking the event loop) until ``done(self)``."""
+        deadline = asyncio.get_running_loop().time() + within
+        while not self._done(done):
+            if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(
                     f"the receiver did not get what was expected: {len(self.taken)} taken, "
                     f"{len(self.refused)} refused, {self.bad_signatures} bad signatures"
                 )
+            await asyncio.sleep(0.05)  # polling a condition another thread changes
 
 
 @contextlib.contextmanager

@@ -206,7 +206,7 @@ async def test_an_upload_reaches_mqtt_home_assistant_and_a_signed_webhook(
                 ),
                 "the end of the obstruction",
             )
-            hook.wait_until(lambda r: {m.json()["event_id"] for m in r.taken} >= ids)
+            await hook.arrived(lambda r: {m.json()["event_id"] for m in r.taken} >= ids)
 
             # The payload is the API's object for the event, plus "type".
             token = await create_token(db_url)
