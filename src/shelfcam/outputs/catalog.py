@@ -110,13 +110,10 @@ def deliveries(committed: Committed, outputs: Sequence[OutputSpec]) -> list[Deli
 
 
 def secret_parts(url: str) -> list[str]:
-    """The parts of a URL that may be secret: user, password, host, path segments, query
-    values."""
-    parts = urlsplit(url)
-    found = [parts.username or "", parts.password or "", parts.hostname or ""]
-    found += parts.path.split("/")
-    found += [v for pair in parts.query.split("&") for v in pair.split("=")[1:]]
-    found += [url]
+    """The parts of a URL that may be secret: everything between its separators (user,
+    password, host, port-shaped tokens, path segments, query values), and the whole."""
+    rest = url.split("://", 1)[-1]
+    found = [*re.split(r"[/:@?&=#;,]", rest), rest, url]
     return sorted({p for p in found if len(p) >= MIN_SECRET_PART}, key=len, reverse=True)
 
 
