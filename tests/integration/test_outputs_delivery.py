@@ -29,11 +29,19 @@ from shelfcam.metrics import Metrics
 from shelfcam.outputs import delivery
 from shelfcam.outputs.delivery import Lane, OutputsRunner, running_outputs
 from shelfcam.outputs.outbox import Outbox
+from shelfcam.outputs.probe import send_test_messages
 from shelfcam.outputs.setup import build, configured
 from shelfcam.vocabulary import EventType
 from shelfcam.web.schemas import event_out
 from tests.events_seed import seed_event, taken_region
-from tests.receivers import HttpReceiver, free_port, http_receiver
+from tests.receivers import (
+    HttpReceiver,
+    free_port,
+    http_receiver,
+    machine_broker,
+    subscriber,
+    unique,
+)
 from tests.webapp import create_user, login, running_app
 
 pytestmark = pytest.mark.anyio
@@ -341,3 +349,41 @@ def test_outputs_test_without_outputs_says_how_to_configure_them(
     monkeypatch.setenv("SHELFCAM_DATA_DIR", str(tmp_path))
     assert main(["outputs", "test"]) == 1
     assert "SHELFCAM_MQTT_URL" in capsys.readouterr().err
+
+
+async def test_outputs_test_reaches_the_broker(tmp_path: Path) -> None:
+    url = machine_broker()
+    prefix = unique("shelfcam-test")
+    settings = load_settings(data_dir=tmp_path, mqtt_url=url, mqtt_prefix=prefix)
+    async with subscriber(url, [f"{prefix}/#"]) as heard:
+        (answer,) = await send_test_messages(settings)
+        await heard.wait_until(lambda s: bool(s.on(f"{prefix}/test")), "the test message")
+    assert heard.on(f"{prefix}/test")[0].json()["type"] == "test"
+    assert not heard.on(f"{prefix}/available"), "a test connection leaves no availability"
+    assert answer.ok and answer.name == "mqtt"
+    assert answer.said == f"the broker took a message on {prefix}/test"
+
+
+async def test_deliveries_of_an_output_no_longer_configured_are_dropped(
+    db_url: str, tmp_path: Path, pool: Pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    data = tmp_path / "data"
+    event_id = seed(db_url, data, "pantry", "stock_changed")
+    old = load_settings(
+        database_url=db_url,
+        data_dir=data,
+        webhook_urls="http://old.example/",
+        webhook_secret=SECRET,
+    )
+    await record(pool, old, "pantry", [(event_id, "stock_changed")])
+    with http_receiver(HttpReceiver(secret=SECRET)) as hook:
+        now = load_settings(
+            database_url=db_url, data_dir=data, webhook_urls=hook.url, webhook_secret=SECRET
+        )
+        await record(pool, now, "pantry", [(event_id, "stock_changed")])
+        async with running_outputs(now, pool, FileFrameStore(data), Metrics()):
+            await hook.arrived(lambda r: len(r.taken) == 1)
+            await until(lambda: waiting(db_url) == 0)
+    gone = configured(old)[0].name
+    assert f"output={gone} count=1 reason=the output is no longer configured" in caplog.text

@@ -7,13 +7,13 @@ import asyncio
 import sys
 
 from shelfcam.config import Settings
-from shelfcam.outputs.probe import test_outputs
+from shelfcam.outputs.probe import send_test_messages
 
 
 def cmd_outputs_test(args: argparse.Namespace, settings: Settings) -> int:
     """A test message to every configured output; one line per output with its answer.
     Exit 1 if any failed, or none is configured."""
-    answers = asyncio.run(test_outputs(settings))
+    answers = asyncio.run(send_test_messages(settings))
     if not answers:
         print(
             "no output is configured: set SHELFCAM_MQTT_URL, SHELFCAM_NOTIFY_URLS or "

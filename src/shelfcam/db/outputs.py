@@ -145,6 +145,16 @@ async def drop(
     return sorted(rows, key=lambda r: int(r["delivery_id"]))
 
 
+async def drop_unconfigured(conn: Conn, outputs: Sequence[str]) -> list[Row]:
+    """Delete the deliveries of outputs no longer configured; (output, dropped) each."""
+    cur = await conn.execute(
+        "WITH gone AS (DELETE FROM output_outbox WHERE output <> ALL(%s::text[])"
+        " RETURNING output) SELECT output, count(*) AS dropped FROM gone GROUP BY output",
+        (list(outputs),),
+    )
+    return await cur.fetchall()
+
+
 async def retry_now(conn: Conn, output: str) -> None:
     """Make the output's deliveries due at once (its receiver is back)."""
     await conn.execute(

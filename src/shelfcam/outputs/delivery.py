@@ -216,6 +216,14 @@ class OutputsRunner:
             await asyncio.sleep(STANDBY_RETRY_S)  # another process delivers: ask again
         self.role = "active"
         await queries.listen(conn)
+        async with self.pool.connection() as work:
+            for row in await queries.drop_unconfigured(work, [s.name for s in self.specs]):
+                log.warning(
+                    "action=output_dropped output=%s count=%d reason=%s",
+                    row["output"],
+                    row["dropped"],
+                    "the output is no longer configured",
+                )
         outputs = setup.build(self.settings, self.pool, self._mqtt_state)
         self.lanes = {o.spec.name: Lane(self, o) for o in outputs}
         log.info("action=outputs_active outputs=%s", ",".join(self.lanes))

@@ -19,7 +19,7 @@ class Answer:
     said: str
 
 
-async def test_outputs(settings: Settings) -> list[Answer]:
+async def send_test_messages(settings: Settings) -> list[Answer]:
     """Send each output a test message, one after the other; never raises for an output."""
     answers = []
     for output in setup.build(settings, pool=None):
