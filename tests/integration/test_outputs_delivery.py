@@ -387,3 +387,39 @@ async def test_deliveries_of_an_output_no_longer_configured_are_dropped(
             await until(lambda: waiting(db_url) == 0)
     gone = configured(old)[0].name
     assert f"output={gone} count=1 reason=the output is no longer configured" in caplog.text
+
+
+async def test_one_process_delivers_and_another_takes_over_when_it_stops(
+    db_url: str, tmp_path: Path, pool: Pool
+) -> None:
+    """Many workers against one database: one deliverer at a time, the others standing by."""
+    data = tmp_path / "data"
+    first = seed(db_url, data, "pantry", "stock_changed")
+    second = seed(db_url, data, "pantry", "stock_changed")
+    other_pool = await open_pool(db_url, size=4)
+    try:
+        with http_receiver(HttpReceiver(secret=SECRET)) as hook:
+            settings = load_settings(
+                database_url=db_url, data_dir=data, webhook_urls=hook.url, webhook_secret=SECRET
+            )
+            store = FileFrameStore(data)
+            leading = running_outputs(settings, pool, store, Metrics())
+            leader = await leading.__aenter__()
+            assert leader is not None
+            try:
+                await until(lambda: leader.role == "active")
+                async with running_outputs(settings, other_pool, store, Metrics()) as other:
+                    assert other is not None
+                    await until(lambda: other.role == "standby")
+                    await record(pool, settings, "pantry", [(first, "stock_changed")])
+                    await hook.arrived(lambda r: len(r.taken) == 1)
+                    await leading.__aexit__(None, None, None)  # the leader's process stops
+                    await until(lambda: other.role == "active", within=30)
+                    await record(pool, settings, "pantry", [(second, "stock_changed")])
+                    await hook.arrived(lambda r: len(r.taken) == 2)
+            finally:
+                if leader.role != "starting":
+                    await leading.__aexit__(None, None, None)
+    finally:
+        await other_pool.close()
+    assert [m.json()["event_id"] for m in hook.taken] == [str(first), str(second)]
