@@ -14,12 +14,14 @@ import tomllib
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from shelfcam.errors import ConfigError
+from shelfcam.vocabulary import EVENT_TYPES, EventType
 
 ENV_PREFIX = "SHELFCAM_"
 CONFIG_ENV = "SHELFCAM_CONFIG"
@@ -27,6 +29,16 @@ CONFIG_ENV = "SHELFCAM_CONFIG"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 MIN_FREE_DEFAULT_MB = 200
 DISK_GUARD_DEFAULT_MB = 500
+MIN_WEBHOOK_SECRET = 16
+SECRET_SETTINGS = frozenset(
+    {"database_url", "mqtt_url", "notify_urls", "webhook_urls", "webhook_secret"}
+)
+"""Settings that may hold a password or a token: an error about one never shows its value."""
+
+
+def split_list(value: str | None) -> list[str]:
+    """A comma-separated setting's entries, stripped, empty ones left out."""
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
 class Settings(BaseSettings):
@@ -240,6 +252,73 @@ class Settings(BaseSettings):
         description="How often the timeline page asks for new events; 0 turns live updates off.",
     )
 
+    # Outputs (docs/integrations.md): MQTT with Home Assistant discovery, notifications and
+    # webhooks. All off until configured.
+    mqtt_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="MQTT broker to publish events to: mqtt://user:password@host:1883, or "
+        "mqtts://... for TLS (port 8883 unless given). Unset: no MQTT.",
+    )
+    mqtt_prefix: str = Field(
+        default="shelfcam",
+        min_length=1,
+        max_length=100,
+        description="First level of every MQTT topic shelfcam publishes (<prefix>/events, "
+        "<prefix>/available, ...).",
+    )
+    ha_discovery_prefix: str = Field(
+        default="homeassistant",
+        max_length=100,
+        description="Home Assistant's MQTT discovery prefix: each camera appears there as a "
+        "device. Empty: no discovery.",
+    )
+    notify_urls: str | None = Field(
+        default=None,
+        max_length=20000,
+        description="Apprise URLs to notify, comma-separated (ntfys://topic, tgram://..., "
+        "mailto://..., json://host/path). Unset: no notifications.",
+    )
+    notify_event_types: str = Field(
+        default="stock_changed,empty_confirmed,camera_obstructed,scene_shifted",
+        min_length=1,
+        max_length=500,
+        description="Event types that send a notification, comma-separated.",
+    )
+    webhook_urls: str | None = Field(
+        default=None,
+        max_length=20000,
+        description="URLs that get a signed POST of every event, comma-separated (http:// or "
+        "https://). Unset: no webhooks.",
+    )
+    webhook_secret: str | None = Field(
+        default=None,
+        max_length=500,
+        description="The key webhooks are signed with (HMAC-SHA256, X-Shelfcam-Signature-256); "
+        "at least 16 characters, required with SHELFCAM_WEBHOOK_URLS.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Where people open shelfcam's UI (http://pi.local:8000), for links in "
+        "notifications and Home Assistant. Unset: http://<host>:<port>, with the machine's "
+        "name for a host of 0.0.0.0.",
+    )
+    output_max_age_hours: int = Field(
+        default=48,
+        ge=1,
+        le=24 * 30,
+        description="A delivery an output could not make for this long is dropped (logged, "
+        "counted and shown with the output's state).",
+    )
+    output_max_backlog: int = Field(
+        default=50_000,
+        ge=100,
+        le=10_000_000,
+        description="Deliveries waiting per output at most; beyond it the oldest are dropped "
+        "(logged, counted and shown with the output's state).",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
@@ -276,6 +355,101 @@ class Settings(BaseSettings):
                 "guard frees space before ingest refuses frames"
             )
         return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _check_mqtt_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError("must be mqtt://[user:password@]host[:port] or mqtts://... for TLS")
+        try:
+            parts.port  # noqa: B018 - parsing the port is the check
+        except ValueError as err:
+            raise ValueError("the port must be a number from 1 to 65535") from err
+        return value.strip()
+
+    @field_validator("mqtt_prefix", "ha_discovery_prefix")
+    @classmethod
+    def _check_topic_prefix(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        if value == "" and info.field_name == "ha_discovery_prefix":
+            return value
+        levels = value.split("/")
+        if any(level == "" for level in levels) or any(c in value for c in "+#\0"):
+            raise ValueError(
+                "must be MQTT topic levels separated by '/', none of them empty, without '+' or '#'"
+            )
+        return value
+
+    @field_validator("notify_urls")
+    @classmethod
+    def _check_notify_urls(cls, value: str | None) -> str | None:
+        urls = split_list(value)
+        for url in urls:
+            if "://" not in url:
+                raise ValueError(
+                    "each entry must be an Apprise URL such as ntfys://topic or json://host/path"
+                )
+        return ",".join(urls) or None
+
+    @field_validator("notify_event_types")
+    @classmethod
+    def _check_notify_types(cls, value: str) -> str:
+        types = split_list(value)
+        unknown = [t for t in types if t not in EVENT_TYPES]
+        if unknown or not types:
+            raise ValueError(f"must be event types from {', '.join(EVENT_TYPES)}")
+        return ",".join(types)
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _check_webhook_urls(cls, value: str | None) -> str | None:
+        urls = split_list(value)
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("each entry must be an http:// or https:// URL")
+        return ",".join(urls) or None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not value.strip():
+            value = None
+        if value is not None and len(value) < MIN_WEBHOOK_SECRET:
+            raise ValueError(f"must be at least {MIN_WEBHOOK_SECRET} characters")
+        if value is None and info.data.get("webhook_urls"):
+            raise ValueError(
+                "must be set when SHELFCAM_WEBHOOK_URLS is: receivers check every "
+                "delivery's signature with it"
+            )
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// address (http://pi.local:8000)")
+        if parts.username or parts.password:
+            raise ValueError("must not hold a user name or password (links are shown to people)")
+        return value.strip().rstrip("/")
+
+    @property
+    def notify_url_list(self) -> tuple[str, ...]:
+        return tuple(split_list(self.notify_urls))
+
+    @property
+    def notify_event_type_list(self) -> tuple[EventType, ...]:
+        return tuple(t for t in EVENT_TYPES if t in split_list(self.notify_event_types))
+
+    @property
+    def webhook_url_list(self) -> tuple[str, ...]:
+        return tuple(split_list(self.webhook_urls))
 
     @property
     def disk_guard_floor_mb(self) -> int:
@@ -339,6 +513,8 @@ def _explain(err: ValidationError, source: str) -> str:
             lines.append(f"unknown setting {field!r} in {source}")
             continue
         shown = problem.get("input")
+        if field in SECRET_SETTINGS and shown is not None:
+            shown = "(not shown: it may hold a password)"
         lines.append(
             f"invalid setting {_field_env(field)} ({field} in a config file): "
             f"{problem['msg']}; got {shown!r}"

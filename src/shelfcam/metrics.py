@@ -78,5 +78,38 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Outputs (docs/integrations.md): counted by the process that delivers them.
+        self.output_deliveries = Counter(
+            "shelfcam_output_deliveries",
+            "Deliveries an output's receiver took",
+            ["output"],
+            registry=self.registry,
+        )
+        self.output_failures = Counter(
+            "shelfcam_output_failures",
+            "Delivery attempts that failed and will be tried again",
+            ["output"],
+            registry=self.registry,
+        )
+        self.output_dropped = Counter(
+            "shelfcam_output_dropped",
+            "Deliveries given up: refused by the receiver, too old, over the backlog bound, "
+            "or whose event is gone",
+            ["output", "reason"],
+            registry=self.registry,
+        )
+        self.output_backlog = Gauge(
+            "shelfcam_output_backlog",
+            "Deliveries waiting, as the delivering process last counted",
+            ["output"],
+            registry=self.registry,
+        )
+        self.output_connected = Gauge(
+            "shelfcam_output_connected",
+            "1 while the output's connection is up (MQTT)",
+            ["output"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))

@@ -1,8 +1,8 @@
 """Long-running parts of a process that must outlive their failures.
 
-A part (the analysis worker with its scheduler; later the outputs and the camera puller)
-is an async function that runs until it fails or ends. :class:`Supervised` runs it again
-whenever it does, after a delay that doubles from ``first_delay_s`` up to
+A part (the analysis worker with its scheduler, the outputs' deliverer; later the camera
+puller) is an async function that runs until it fails or ends. :class:`Supervised` runs
+it again whenever it does, after a delay that doubles from ``first_delay_s`` up to
 ``max_delay_s`` and starts again from the bottom once a run has lasted
 ``settle_after_s``: a database that went away costs a few retries, never the part. Only
 cancelling the supervisor stops it. Its :class:`PartStatus` says what /healthz reports.

@@ -66,6 +66,12 @@ AnalysisStatus = Literal["queued", "processed", "failed", "skipped"]
 """Where a capture is in analysis (the schema's ``analysis_status``)."""
 ANALYSIS_STATUSES: Final[tuple[AnalysisStatus, ...]] = get_args(AnalysisStatus)
 
+DeliveryKind = Literal["new", "end"]
+"""What an output is told about an event: it was recorded (``new``), or the state it opened
+(obstructed, shifted, empty) ended (``end``). The payloads' ``"type"`` and the outbox's
+``kind`` (its CHECK, migration 0015)."""
+DELIVERY_KINDS: Final[tuple[DeliveryKind, ...]] = get_args(DeliveryKind)
+
 DEVICE_ID_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 """A device's name, its ``device_id`` everywhere (tables, file paths, the queue lock): a
 strict ASCII slug (the devices table's CHECK holds the same pattern)."""

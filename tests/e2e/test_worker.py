@@ -24,6 +24,8 @@ from shelfcam.db.connect import open_pool
 from shelfcam.db.types import Pool
 from shelfcam.frames.files import FileFrameStore
 from shelfcam.metrics import Metrics
+from shelfcam.outputs.catalog import specs
+from shelfcam.outputs.outbox import Outbox
 from shelfcam.sim.scenes import generate
 from tests.apps import asgi_client, files_under, new_device, settings_for
 
@@ -457,12 +459,14 @@ async def test_outputs_get_each_committed_event_once_and_never_a_rolled_back_one
     ids = await upload(rig.client, token, scene_frames("take_item"), datetime.now(UTC))
     recorder = Recorder()
     crasher = Crasher("before_commit")
+    outbox = Outbox(specs(mqtt_url="mqtt://127.0.0.1:9", webhook_urls=["http://127.0.0.1:9/"]))
     analyzer = Analyzer(
         rig.settings,
         rig.pool,
         FileFrameStore(rig.data_dir),
         fault=crasher,
         outputs=Outputs([Unreachable(), recorder]),
+        outbox=outbox,
     )
 
     # Every frame's first attempt dies before its commit (and is retried): what it would
@@ -479,3 +483,11 @@ async def test_outputs_get_each_committed_event_once_and_never_a_rolled_back_one
     with psycopg.connect(rig.db_url) as conn:
         statuses = {s for (s,) in conn.execute("SELECT DISTINCT analysis_status FROM captures")}
     assert statuses == {"processed"}, "a failing output never fails a frame"
+    # The outbox holds each committed event once per output, none of the rolled back ones.
+    with psycopg.connect(rig.db_url) as conn:
+        owed = conn.execute(
+            "SELECT output, event_id, kind FROM output_outbox ORDER BY delivery_id"
+        ).fetchall()
+    for output in ("mqtt", outbox.outputs[1].name):
+        new = sorted(str(e) for o, e, kind in owed if o == output and kind == "new")
+        assert new == sorted(str(e["event_id"]) for e in recorded)

@@ -18,6 +18,7 @@ COLUMNS = {
     ("event_images", "role"): vocabulary.IMAGE_ROLES,
     ("captures", "storage_class"): vocabulary.STORAGE_CLASSES,
     ("captures", "analysis_status"): vocabulary.ANALYSIS_STATUSES,
+    ("output_outbox", "kind"): vocabulary.DELIVERY_KINDS,
 }
 
 

@@ -1,13 +1,14 @@
-"""The outputs seam: what a frame's commit recorded, handed to each deliverer after the
-commit, outside the analysis transaction.
+"""The outputs seam: what a frame's commit recorded, for the outputs.
 
-The worker builds one `Committed` per frame that recorded or ended events and calls
-`Outputs.hand_over` once its transaction has committed: a deliverer never sees an event
-that was rolled back, and the frame's analysis is done (and its lock on the camera
-released) before any output runs. A deliverer must not block: it records what it was given
-or schedules the work, and its failure is logged, never the frame's. Today's deliverer is
-`EventLog` (a log line and a metrics count per event); MQTT, notifications and webhooks
-are the next (docs/architecture.md, "Where a change goes").
+The worker builds one `Committed` per frame it analyzed. Inside the frame's transaction it
+hands it to the outbox (`shelfcam.outputs.outbox`), which records what each configured
+output (MQTT, webhooks, notifications) is owed: an event is never committed without its
+deliveries, nor a delivery without its event, and the deliverer
+(`shelfcam.outputs.delivery`) makes them after the commit, in a loop of its own, so
+analysis never waits for a receiver. After the commit, `Outputs.hand_over` gives it to
+the in-process deliverers, which must not block: today `EventLog` (a log line and a
+metrics count per event), which never sees an event that was rolled back
+(docs/architecture.md, "Seams").
 """
 
 from __future__ import annotations

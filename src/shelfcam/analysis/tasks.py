@@ -44,6 +44,7 @@ from shelfcam.db.types import Pool
 from shelfcam.frames.files import FileFrameStore
 from shelfcam.frames.store import FrameStore
 from shelfcam.metrics import Metrics
+from shelfcam.outputs.delivery import running_outputs
 from shelfcam.retention.runner import Retention, RetentionBusy
 from shelfcam.retention.summary import Scope
 from shelfcam.runtime import settle_heap
@@ -267,8 +268,12 @@ async def run_worker(settings: Settings, database_url: str) -> None:
         log.info("action=worker_stopping reason=signal")
         stopping.set()
 
+    store, metrics = FileFrameStore(settings.data_dir), Metrics()
     try:
-        async with running_worker(settings, pool, FileFrameStore(settings.data_dir), Metrics()):
+        async with (
+            running_worker(settings, pool, store, metrics),
+            running_outputs(settings, pool, store, metrics),
+        ):
             for sig in _STOP_SIGNALS:
                 loop.add_signal_handler(sig, stop)
             log.debug("action=heap_frozen objects=%d", settle_heap())

@@ -35,6 +35,7 @@ from shelfcam.errors import InvalidInput
 from shelfcam.frames import layout
 from shelfcam.frames.store import FrameStore
 from shelfcam.metrics import Metrics
+from shelfcam.outputs.outbox import Outbox
 from shelfcam.vision import Frame, Rois, frame_from_jpeg, polygons
 from shelfcam.vocabulary import FRAMES_BEST_FIRST, AnalysisStatus, ImageRole
 
@@ -83,12 +84,14 @@ class Analyzer:
         metrics: Metrics | None = None,
         fault: FaultHook | None = None,
         outputs: Outputs | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.settings = settings
         self.pool = pool
         self.store = store
         self.metrics = metrics or Metrics()
         self.outputs = outputs or Outputs([EventLog(self.metrics)])
+        self.outbox = outbox or Outbox.from_settings(settings)
         self.fault = fault or (lambda point: None)
         self.frames = FrameCache()
         self._refs: dict[tuple[str, str], tuple[datetime, Frame]] = {}
@@ -117,6 +120,8 @@ class Analyzer:
                     await queries.set_unlink_pending(conn, device_id, [])
                     return str(frame["analysis_status"])
                 status, committed = await self._analyze(conn, frame, to_delete, written)
+                if committed is not None:  # what each output is owed, in this transaction
+                    await self.outbox.record(conn, committed)
                 self.fault("before_commit")
         except psycopg.OperationalError:
             self._remove_folders(written)

@@ -22,6 +22,7 @@ from shelfcam.cli.devices import (
     cmd_device_rotate,
     cmd_device_set,
 )
+from shelfcam.cli.outputs import cmd_outputs_test
 from shelfcam.cli.records import cmd_eval, cmd_events, cmd_replay, cmd_retention_run
 from shelfcam.cli.running import cmd_db_url, cmd_demo, cmd_migrate, cmd_serve, cmd_worker
 from shelfcam.vision import polygons
@@ -279,4 +280,19 @@ def build_parser() -> argparse.ArgumentParser:
         "shelfcam admin token revoke backup",
     )
     trevoke.add_argument("name", help="the token's name (see shelfcam admin token list)")
+
+    outputs_cmd = _group(
+        sub, "outputs", "MQTT, notifications and webhooks.", "shelfcam outputs test"
+    )
+    outputs_sub = outputs_cmd.add_subparsers(
+        title="outputs commands", metavar="OUTPUTS_COMMAND", required=True
+    )
+    _add(
+        outputs_sub,
+        "test",
+        cmd_outputs_test,
+        "Send a test message to every configured output (MQTT, each webhook, each "
+        "notification URL) and print what each answered; exit 1 if any failed.",
+        "SHELFCAM_MQTT_URL=mqtt://127.0.0.1:1883 shelfcam outputs test",
+    )
     return parser

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shelfcam.db import devices as queries
+from shelfcam.db.outputs import notify_devices_changed
 from shelfcam.db.types import Conn, Row
 from shelfcam.errors import Conflict, InvalidInput, NotFound
 from shelfcam.vision import polygons
@@ -68,6 +69,7 @@ async def add_device(
     )
     if not created:
         raise Conflict(f"device {device_id!r} already exists")
+    await notify_devices_changed(conn)  # the outputs announce it (Home Assistant)
     return NewDevice(device_id, token)
 
 
@@ -136,6 +138,7 @@ async def rotate_token(conn: Conn, name: str) -> NewDevice:
     token = new_token()
     if not await queries.replace_token(conn, device_id, hash_token(token)):
         raise NotFound(f"no device named {device_id!r}")
+    await notify_devices_changed(conn)
     return NewDevice(device_id, token)
 
 
@@ -145,6 +148,7 @@ async def revoke(conn: Conn, name: str) -> bool:
     changed = await queries.set_revoked(conn, device_id)
     if changed is None:
         raise NotFound(f"no device named {device_id!r}")
+    await notify_devices_changed(conn)  # the outputs withdraw it (Home Assistant)
     return changed
 
 

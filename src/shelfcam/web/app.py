@@ -16,6 +16,7 @@ from shelfcam.db.connect import open_pool
 from shelfcam.frames.files import FileFrameStore
 from shelfcam.ingest.service import Ingestor
 from shelfcam.metrics import Metrics
+from shelfcam.outputs.delivery import running_outputs
 from shelfcam.web import errors, health, ingest, ui
 from shelfcam.web.context import AppContext
 
@@ -44,12 +45,16 @@ def create_app(settings: Settings, database_url: str, *, with_worker: bool = Fal
                     context.worker = await stack.enter_async_context(
                         running_worker(settings, pool, context.store, context.metrics)
                     )
+                    context.outputs = await stack.enter_async_context(
+                        running_outputs(settings, pool, context.store, context.metrics)
+                    )
                 yield
         finally:
             if context.ingestor is not None:
                 await context.ingestor.close()
             context.ingestor = None
             context.worker = None
+            context.outputs = None
             await pool.close()
             context.pool = None
             log.info("action=api_stopped")

@@ -12,6 +12,7 @@ from shelfcam.db.types import Pool
 from shelfcam.frames.store import FrameStore
 from shelfcam.ingest.service import Ingestor
 from shelfcam.metrics import Metrics
+from shelfcam.outputs.delivery import OutputsRunner
 from shelfcam.tuning.evidence import RescoreCache
 
 
@@ -25,6 +26,8 @@ class AppContext:
     ingestor: Ingestor | None = None
     worker: WorkerRunner | None = None
     """The analysis worker running in this process (``shelfcam serve``), for /healthz."""
+    outputs: OutputsRunner | None = None
+    """The deliverer of this process (``shelfcam serve`` with an output configured)."""
     rescore_cache: RescoreCache = field(default_factory=RescoreCache)
     """Rescored event frames for the tuning preview, per (event, roi_version)."""
 

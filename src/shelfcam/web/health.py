@@ -8,11 +8,17 @@
   longer than SHELFCAM_HEALTH_MAX_HEARTBEAT_AGE_SECONDS (it restarts itself after a
   failure; this says it has not managed to for that long);
 * a frame has waited for analysis longer than SHELFCAM_HEALTH_MAX_QUEUE_AGE_SECONDS.
+
+With outputs configured it also reports each one's state (``outputs``: connected or
+failing, backlog, the last delivery's age, the last error, how many were dropped) and
+whether this process delivers them (``deliverer``); an output that is down does not make
+shelfcam unhealthy: its events wait in the outbox (docs/integrations.md).
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import psycopg
@@ -24,6 +30,8 @@ from shelfcam.analysis.tasks import WorkerRunner
 from shelfcam.db import jobs
 from shelfcam.db.connect import RETRY_AFTER_S
 from shelfcam.metrics import PROMETHEUS_CONTENT_TYPE
+from shelfcam.outputs import status as output_status
+from shelfcam.outputs.setup import configured
 from shelfcam.web.context import AppContext, get_context
 
 router = APIRouter(tags=["health"])
@@ -56,12 +64,14 @@ async def healthz(context: Annotated[AppContext, Depends(get_context)]) -> JSONR
     worker = context.worker
     body: dict[str, Any] = {"status": "ok", "database": "ok"}
     heartbeat_age: float | None = None
+    outputs = configured(settings)
     try:
         async with context.require_pool().connection(timeout=CHECK_TIMEOUT_S) as conn:
             await conn.execute("SELECT 1")
             queue_age = await jobs.oldest_queued_age(conn)
             if worker is not None and worker.worker_id is not None:
                 heartbeat_age = await jobs.worker_heartbeat_age(conn, worker.worker_id)
+            states = await output_status.states(conn, outputs) if outputs else []
     except (psycopg.Error, PoolTimeout, OSError):
         body["database"] = "unreachable"
         return _unavailable(body, ["the database is unreachable"])
@@ -86,6 +96,11 @@ async def healthz(context: Annotated[AppContext, Depends(get_context)]) -> JSONR
                 f"the analysis worker has shown no sign of life for {age:.0f} s "
                 f"(limit {limit} s){why}"
             )
+    if outputs:
+        now = datetime.now(UTC)
+        body["outputs"] = {state.name: state.health(now) for state in states}
+        runner = context.outputs
+        body["deliverer"] = "not in this process" if runner is None else runner.role
     if problems:
         return _unavailable(body, problems)
     return JSONResponse(body)

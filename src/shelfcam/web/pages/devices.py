@@ -15,6 +15,8 @@ from shelfcam import devices
 from shelfcam.accounts import admins
 from shelfcam.devices import overview, references
 from shelfcam.errors import NotFound, ShelfcamError
+from shelfcam.outputs import status as output_status
+from shelfcam.outputs.setup import configured
 from shelfcam.vocabulary import DEVICE_ID_PATTERN
 from shelfcam.web.auth import require_csrf, require_page_session
 from shelfcam.web.context import AppContext, get_context
@@ -55,9 +57,11 @@ async def _devices_page(
     now = datetime.now(UTC)
     async with context.require_pool().connection() as conn:
         statuses = await overview.all_statuses(conn, now)
+        outputs = await output_status.states(conn, configured(context.settings))
     values: dict[str, Any] = {
         "session": session,
         "statuses": statuses,
+        "outputs": outputs,
         "message": message,
         "error": error,
         "new_name": new_name,
