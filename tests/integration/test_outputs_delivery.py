@@ -142,6 +142,8 @@ async def test_a_webhook_refused_three_times_gets_each_event_signed_in_order(
         async with running_outputs(settings, pool, FileFrameStore(data), metrics) as runner:
             assert runner is not None
             await hook.arrived(lambda r: len(r.taken) == 3)
+            # The receiver holds the message before the deliverer marks it delivered.
+            await until(lambda: metrics.output_deliveries.labels(name)._value.get() == 3)
     assert hook.bad_signatures == 0, "every delivery carried a valid signature"
     # The first delivery was refused three times, and nothing overtook it.
     assert [m.json()["event_id"] for m in hook.refused] == [str(first)] * 3
@@ -256,6 +258,7 @@ async def test_apprise_json_gets_a_notification_a_person_reads_with_the_frame(
         assert owed == 1, "interactions are not among the default notification types"
         async with running_outputs(settings, pool, FileFrameStore(data), Metrics()):
             await target.arrived(lambda r: len(r.taken) == 1)
+            await until(lambda: status_of(db_url, spec.name)["delivered"] == 1)
     failed = status_of(db_url, spec.name)
     assert "500" in failed["last_error"] and failed["delivered"] == 1
     assert str(port) not in failed["last_error"], "nothing of the URL is shown"
