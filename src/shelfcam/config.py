@@ -20,7 +20,8 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from shelfcam.errors import ConfigError
+from shelfcam.errors import ConfigError, InvalidInput
+from shelfcam.frames.location import parse_frame_store
 from shelfcam.vocabulary import EVENT_TYPES, EventType
 
 ENV_PREFIX = "SHELFCAM_"
@@ -318,6 +319,19 @@ class Settings(BaseSettings):
         description="Deliveries waiting per output at most; beyond it the oldest are dropped "
         "(logged, counted and shown with the output's state).",
     )
+    frame_store: str = Field(
+        default="file",
+        max_length=1000,
+        description="Where new frames are kept: `file` (under the data dir) or "
+        "s3://BUCKET[/PREFIX] (an S3-compatible object store; credentials from the standard "
+        "AWS variables or profile). Frames already stored stay readable where they are.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="The S3 server's URL for a store other than AWS (MinIO, SeaweedFS, Ceph, "
+        "Garage), e.g. http://127.0.0.1:8333. Unset: AWS's endpoint for the region.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -326,6 +340,25 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must start with postgresql:// (e.g. postgresql://user@host:5432/db)")
+        return value
+
+    @field_validator("frame_store")
+    @classmethod
+    def _check_frame_store(cls, value: str) -> str:
+        try:
+            parse_frame_store(value)
+        except InvalidInput as err:
+            raise ValueError(err.detail) from err
+        return value.strip()
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _check_s3_endpoint(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL, e.g. http://127.0.0.1:8333")
         return value
 
     @field_validator("trusted_proxies")

@@ -98,6 +98,14 @@ class StorageError(ShelfcamError):
     code = "storage_error"
 
 
+class StoreUnavailable(ShelfcamError):
+    """The object store did not take or give a frame (unreachable, refused, timed out): the
+    caller may retry later; nothing was kept."""
+
+    status = 503
+    code = "store_unavailable"
+
+
 class PayloadTooLarge(ShelfcamError):
     status = 413
     code = "payload_too_large"

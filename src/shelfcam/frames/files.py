@@ -35,6 +35,8 @@ class FileFrameStore:
     """Files under one root folder (the data dir): the `FrameStore` of a single machine or
     of machines sharing that folder (docs/scaling.md)."""
 
+    remote = False
+
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self._known_folders: set[Path] = set()

@@ -1,7 +1,8 @@
 """The frame store seam: what ingest, the worker, the UI and retention ask of wherever frames
 are kept. `FileFrameStore` (frames/files.py, JPEG files under the data dir) is the one
-implementation today; an object store is the next (docs/architecture.md, "Where a change
-goes").
+implementation for files, `S3FrameStore` (frames/objects.py) for an S3-compatible object
+store, and `RoutingFrameStore` (frames/routing.py) the one every process uses: it writes to
+the configured store and reads each URI from the store it names.
 
 Keys are layout URIs (frames/layout.py): every method refuses a key the layout could not
 have made. A frame that is not there raises FileNotFoundError from `get` and `link`; the
@@ -71,6 +72,9 @@ class ScanResult:
 
 class FrameStore(Protocol):
     """Where frames are kept. Writes are atomic (never half a JPEG under a final key)."""
+
+    remote: bool
+    """Calls wait on the network (an object store): run them in a thread on an event loop."""
 
     def put(self, uri: str, data: bytes, *, durable: bool) -> str:
         """Store ``data`` at ``uri`` and return ``uri``. ``durable``: on stable storage
