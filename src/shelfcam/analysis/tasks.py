@@ -41,7 +41,7 @@ from shelfcam.config import Settings
 from shelfcam.db import jobs
 from shelfcam.db.connect import open_pool
 from shelfcam.db.types import Pool
-from shelfcam.frames.files import FileFrameStore
+from shelfcam.frames.routing import open_frame_store
 from shelfcam.frames.store import FrameStore
 from shelfcam.metrics import Metrics
 from shelfcam.outputs.delivery import running_outputs
@@ -268,7 +268,7 @@ async def run_worker(settings: Settings, database_url: str) -> None:
         log.info("action=worker_stopping reason=signal")
         stopping.set()
 
-    store, metrics = FileFrameStore(settings.data_dir), Metrics()
+    store, metrics = open_frame_store(settings), Metrics()
     try:
         async with (
             running_worker(settings, pool, store, metrics),

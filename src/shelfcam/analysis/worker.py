@@ -31,8 +31,9 @@ from shelfcam.config import Settings
 from shelfcam.db import analysis as queries
 from shelfcam.db.types import Conn, Pool, Row
 from shelfcam.engine import EngineConfig, EngineState, NewEvent, Step, Thresholds
-from shelfcam.errors import InvalidInput
+from shelfcam.errors import InvalidInput, StoreUnavailable
 from shelfcam.frames import layout
+from shelfcam.frames.routing import store_call
 from shelfcam.frames.store import FrameStore
 from shelfcam.metrics import Metrics
 from shelfcam.outputs.outbox import Outbox
@@ -115,7 +116,7 @@ class Analyzer:
                 device_id = str(frame["device_id"])
                 # Files the previous frame released: deleted after its commit, and again
                 # here in case that process died in between (deleting twice is harmless).
-                self._unlink(frame["unlink_pending"])
+                await store_call(self.store, self._unlink, frame["unlink_pending"])
                 if frame["analysis_status"] != "queued":
                     await queries.set_unlink_pending(conn, device_id, [])
                     return str(frame["analysis_status"])
@@ -123,11 +124,11 @@ class Analyzer:
                 if committed is not None:  # what each output is owed, in this transaction
                     await self.outbox.record(conn, committed)
                 self.fault("before_commit")
-        except psycopg.OperationalError:
-            self._remove_folders(written)
+        except (psycopg.OperationalError, StoreUnavailable):  # the queue retries the job
+            await store_call(self.store, self._remove_folders, written)
             raise
         except Exception as err:
-            self._remove_folders(written)
+            await store_call(self.store, self._remove_folders, written)
             log.exception(
                 "action=frame_failed device=%s capture_id=%s error=%s",
                 device_id,
@@ -137,7 +138,7 @@ class Analyzer:
             status = await self._mark_failed(capture_id, f"{type(err).__name__}: {err}")
             committed = None
         self.fault("after_commit")
-        self._unlink(to_delete)
+        await store_call(self.store, self._unlink, to_delete)
         if committed is not None:
             self.outputs.hand_over(committed)
         self.metrics.frames_analyzed.labels(device_id, status).inc()
@@ -145,7 +146,10 @@ class Analyzer:
 
     def _unlink(self, uris: list[str]) -> None:
         for uri in uris:
-            self.store.delete(uri)
+            try:
+                self.store.delete(uri)
+            except StoreUnavailable:  # the next frame tries again (unlink_pending), or retention
+                log.warning("action=frame_unlink_failed uri=%s", uri)
 
     async def _mark_failed(self, capture_id: uuid.UUID, reason: str) -> str:
         to_delete: list[str] = []
@@ -156,12 +160,15 @@ class Analyzer:
             await _close_unscored(
                 conn, capture_id, str(capture["device_id"]), "failed", reason[:500], to_delete
             )
-        self._unlink(to_delete)
+        await store_call(self.store, self._unlink, to_delete)
         return "failed"
 
     def _remove_folders(self, folders: list[str]) -> None:
         for folder in folders:
-            self.store.delete_folder(folder)
+            try:
+                self.store.delete_folder(folder)
+            except StoreUnavailable:  # the orphan sweep of retention deletes them later
+                log.warning("action=event_folder_kept uri=%s", folder)
 
     async def _analyze(
         self, conn: Conn, frame: Row, to_delete: list[str], written: list[str]
@@ -180,7 +187,7 @@ class Analyzer:
             )
             return status, None
         try:
-            data = self.store.get(capture["storage_uri"])
+            data = await store_call(self.store, self.store.get, capture["storage_uri"])
             cur = frame_from_jpeg(data)
         except (FileNotFoundError, InvalidInput) as err:
             reason = "staging frame missing" if isinstance(err, FileNotFoundError) else str(err)
@@ -270,7 +277,7 @@ class Analyzer:
                 found[key] = frame
         for capture_id, uri in (await queries.storage_uris(conn, missing)).items():
             try:
-                frame = frame_from_jpeg(self.store.get(uri))
+                frame = frame_from_jpeg(await store_call(self.store, self.store.get, uri))
             except (FileNotFoundError, InvalidInput):
                 continue  # gone (retention, a crash): the engine re-bases without it
             self.frames.put(str(capture_id), frame)
@@ -309,8 +316,14 @@ class Analyzer:
                 layout.event_folder_uri("events", device_id, day, event_id),
                 layout.event_folder_uri("thumbs", device_id, day, event_id),
             ]
-            files = self._write_event_files(
-                device_id, event, event_id, uris, inventory if device["privacy_blur"] else None
+            files = await store_call(
+                self.store,
+                self._write_event_files,
+                device_id,
+                event,
+                event_id,
+                uris,
+                inventory if device["privacy_blur"] else None,
             )
             self.fault("event_files_written")
             await queries.insert_event(
@@ -426,8 +439,9 @@ class TransientError(Exception):
 
 
 async def process_with_retry_semantics(analyzer: Analyzer, capture_id: uuid.UUID) -> str:
-    """Run one job: database trouble is retried by the queue; bad frames are not."""
+    """Run one job: database or object store trouble is retried by the queue; bad frames
+    are not."""
     try:
         return await analyzer.process(capture_id)
-    except psycopg.OperationalError as err:
+    except (psycopg.OperationalError, StoreUnavailable) as err:
         raise TransientError(str(err)) from err

@@ -9,7 +9,7 @@ from shelfcam import devices
 from shelfcam.cli.common import on_database, print_json
 from shelfcam.config import Settings
 from shelfcam.errors import InvalidInput
-from shelfcam.frames.files import FileFrameStore
+from shelfcam.frames.routing import open_frame_store
 from shelfcam.vision import polygons
 
 log = logging.getLogger("shelfcam.cli")
@@ -83,7 +83,7 @@ def cmd_device_revoke(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_device_mark_empty(args: argparse.Namespace, settings: Settings) -> int:
     from shelfcam.devices.references import mark_empty
 
-    store = FileFrameStore(settings.data_dir)
+    store = open_frame_store(settings)
     jpeg: bytes | None = None
     if args.from_file is not None:
         try:

@@ -14,7 +14,7 @@ from shelfcam import logs, runtime
 from shelfcam.cli.common import on_database, print_json
 from shelfcam.config import Settings
 from shelfcam.db.migrate import migrate
-from shelfcam.frames.files import FileFrameStore
+from shelfcam.frames.routing import open_frame_store
 
 
 def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
@@ -25,7 +25,7 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
         event_type=args.type,
         since=timeline.parse_since(args.since) if args.since else None,
     )
-    store = FileFrameStore(settings.data_dir)
+    store = open_frame_store(settings)
     for event in on_database(settings, lambda conn: timeline.all_events(conn, store, filters)):
         if args.json:
             print_json(timeline.event_line(event))

@@ -82,8 +82,9 @@ async def live_events(
 
 
 async def guard_candidates(conn: Conn, limit: int) -> list[Row]:
-    """The oldest events with unexpired images, with the size of their frames (the
-    captures' byte_size: thumbnails and overlays are not counted)."""
+    """The oldest events with unexpired images on local disk (not in an object store:
+    deleting those frees no disk here), with the size of their frames (the captures'
+    byte_size: thumbnails and overlays are not counted)."""
     cur = await conn.execute(
         """
         SELECT e.event_id, e.device_id, e.started_at,
@@ -92,7 +93,9 @@ async def guard_candidates(conn: Conn, limit: int) -> list[Row]:
                          WHERE i.event_id = e.event_id AND i.expired_at IS NULL), 0)
                    AS estimated_bytes
         FROM events e
-        WHERE e.event_id IN (SELECT i.event_id FROM event_images i WHERE i.expired_at IS NULL)
+        WHERE e.event_id IN (SELECT i.event_id FROM event_images i
+                             WHERE i.expired_at IS NULL
+                               AND NOT starts_with(coalesce(i.derived_storage_uri, ''), 's3://'))
         ORDER BY e.started_at, e.event_id
         LIMIT %s
         """,

@@ -22,7 +22,7 @@ from shelfcam.demo import stories
 from shelfcam.demo.feed import Feed
 from shelfcam.demo.provision import Login, ensure_cameras, ensure_login
 from shelfcam.demo.stories import DemoCamera
-from shelfcam.frames.files import FileFrameStore
+from shelfcam.frames.routing import open_frame_store
 from shelfcam.frames.store import FrameStore
 from shelfcam.web import server
 
@@ -73,7 +73,7 @@ def _print_welcome(settings: Settings, login: Login, cameras: list[DemoCamera]) 
 
 def run_demo(settings: Settings) -> int:
     cameras = [stories.render(story) for story in stories.STORIES]  # a few seconds
-    store = FileFrameStore(settings.data_dir)
+    store = open_frame_store(settings)
     with runtime.database(settings) as url:
         migrate(url)
         tokens, login = asyncio.run(_provision(url, store, cameras))

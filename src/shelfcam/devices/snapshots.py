@@ -18,6 +18,7 @@ import anyio.to_thread
 from shelfcam.db import snapshots as queries
 from shelfcam.db.types import Conn
 from shelfcam.errors import Gone, InvalidInput, NotFound
+from shelfcam.frames.routing import store_call
 from shelfcam.frames.store import FrameStore
 from shelfcam.vocabulary import validate_device_id
 
@@ -88,6 +89,6 @@ async def discard(conn: Conn, store: FrameStore, name: str, capture_id: uuid.UUI
     uri = await queries.discard_snapshot(conn, validate_device_id(name), capture_id)
     if uri is None:
         return False
-    store.delete(uri)
+    await store_call(store, store.delete, uri)
     log.info("action=snapshot_deleted device=%s capture_id=%s", name, capture_id)
     return True

@@ -23,7 +23,7 @@ from shelfcam.devices.references import mark_empty
 from shelfcam.evaluation.expectations import Recorded, Verdict, judge
 from shelfcam.evaluation.matching import Found, ScenarioResult, match
 from shelfcam.evaluation.suites import Case
-from shelfcam.frames.files import FileFrameStore
+from shelfcam.frames.routing import open_frame_store
 from shelfcam.frames.store import FrameStore
 from shelfcam.web.server import serving_in_background
 
@@ -103,7 +103,7 @@ def run(cases: Iterable[Case], progress: Progress) -> list[Evaluated]:
     """Send every case through HTTP ingest -> queue -> worker -> events; score them."""
     with tempfile.TemporaryDirectory(prefix="shelfcam-eval-") as tmp:
         settings = _settings(Path(tmp))
-        store = FileFrameStore(settings.data_dir)
+        store = open_frame_store(settings)
         with runtime.database(settings) as url:
             migrate(url)
             with (

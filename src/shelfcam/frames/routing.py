@@ -9,7 +9,12 @@ where the database and any frame still on file are (the disk guard's concern).
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import anyio
 
 from shelfcam.config import Settings
 from shelfcam.frames.files import FileFrameStore
@@ -22,6 +27,9 @@ from shelfcam.frames.location import (
 )
 from shelfcam.frames.objects import S3Client, S3FrameStore, s3_client
 from shelfcam.frames.store import FrameStore, FreeSpace, Removed, ScanResult
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class RoutingFrameStore:
@@ -114,3 +122,11 @@ def open_frame_store(settings: Settings) -> RoutingFrameStore:
         return RoutingFrameStore(files, None, endpoint_url=settings.s3_endpoint_url)
     objects = S3FrameStore(location, s3_client(settings.s3_endpoint_url))
     return RoutingFrameStore(files, objects, endpoint_url=settings.s3_endpoint_url)
+
+
+async def store_call(store: FrameStore, call: Callable[P, T], *args: P.args, **kw: P.kwargs) -> T:
+    """``call(*args)`` on the event loop for a local store (a file write takes
+    microseconds), in a thread for a remote one (a request takes milliseconds)."""
+    if store.remote:
+        return await anyio.to_thread.run_sync(functools.partial(call, *args, **kw))
+    return call(*args, **kw)

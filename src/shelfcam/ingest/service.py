@@ -38,8 +38,9 @@ from shelfcam.db import captures as capture_queries
 from shelfcam.db import retention as retention_queries
 from shelfcam.db.connect import translate_errors, translate_errors_async
 from shelfcam.db.types import Conn, Pool, Row
-from shelfcam.errors import InsufficientStorage, RateLimited, ShelfcamError
+from shelfcam.errors import InsufficientStorage, RateLimited, ShelfcamError, StoreUnavailable
 from shelfcam.frames import layout
+from shelfcam.frames.routing import store_call
 from shelfcam.frames.store import FrameStore
 from shelfcam.ingest.auth import DeviceAuth
 from shelfcam.ingest.directives import Directive, directive
@@ -185,8 +186,12 @@ class Ingestor:
             byte_size=len(jpeg),
             uri="",
         )
-        frame.uri = self.store.put(
-            layout.staging_uri(device_id, received_at.date(), frame.capture_id), jpeg, durable=False
+        frame.uri = await store_call(
+            self.store,
+            self.store.put,
+            layout.staging_uri(device_id, received_at.date(), frame.capture_id),
+            jpeg,
+            durable=False,
         )
         committed = False
         try:
@@ -203,12 +208,20 @@ class Ingestor:
                     result = await self._snapshot(conn, frame, jpeg, result)
                 await self._touch(conn, device_id, received_at)
         except BaseException:
-            if not committed:
-                self.store.delete(frame.uri)
+            if not committed:  # here even when cancelled: no thread, a brief block
+                self._discard(frame.uri)
             raise
         if result.duplicate:
-            self.store.delete(frame.uri)
+            await store_call(self.store, self._discard, frame.uri)
         return result
+
+    def _discard(self, uri: str) -> None:
+        """Delete a frame no row names; if the store fails now, the orphan sweep of
+        retention deletes it later (docs/retention.md)."""
+        try:
+            self.store.delete(uri)
+        except StoreUnavailable:
+            log.warning("action=frame_discard_failed uri=%s", uri)
 
     async def _record(self, conn: Conn, frame: _Frame) -> IngestResult:
         meta = frame.meta
@@ -286,7 +299,9 @@ class Ingestor:
         snapshot_id = uuid.uuid4()
         uri = ""
         try:
-            uri = self.store.put(
+            uri = await store_call(
+                self.store,
+                self.store.put,
                 layout.debug_uri(frame.device_id, frame.received_at.date(), snapshot_id),
                 jpeg,
                 durable=False,
@@ -306,13 +321,13 @@ class Ingestor:
             )
         except (ShelfcamError, psycopg.Error) as err:
             if uri:
-                self.store.delete(uri)
+                await store_call(self.store, self._discard, uri)
             log.warning(
                 "action=snapshot_failed device=%s error=%s", frame.device_id, type(err).__name__
             )
             return False
         if not kept:  # another frame of this device took the request first
-            self.store.delete(uri)
+            await store_call(self.store, self._discard, uri)
             return False
         log.info(
             "action=snapshot_kept device=%s capture_id=%s snapshot_id=%s",

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from shelfcam.errors import InvalidInput
+from shelfcam.frames.location import is_file_uri, split_s3_uri
 from shelfcam.vocabulary import StorageClass
 
 DEBUG_RETENTION = timedelta(hours=1)
@@ -251,10 +253,18 @@ def expire_events(
 
 
 def event_folder_of(uri: str, event_id: uuid.UUID) -> str | None:
-    """``events/<device>/<day>/<event_id>`` for an image stored in its event's folder."""
-    parts = uri.split("/")
+    """``events/<device>/<day>/<event_id>`` for an image stored in its event's folder
+    (``s3://BUCKET/PREFIX/events/...`` for an object: deleted by listing that prefix)."""
+    root, key = "", uri
+    if not is_file_uri(uri):
+        try:
+            location, key = split_s3_uri(uri)
+        except InvalidInput:
+            return None
+        root = location.root
+    parts = key.split("/")
     if len(parts) == 5 and parts[0] in ("events", "thumbs") and parts[3] == str(event_id):
-        return "/".join(parts[:4])
+        return root + "/".join(parts[:4])
     return None
 
 

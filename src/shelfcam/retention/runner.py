@@ -25,8 +25,8 @@ from shelfcam.config import Settings
 from shelfcam.db import retention as queries
 from shelfcam.db.types import Conn, Pool, Row
 from shelfcam.errors import Conflict
-from shelfcam.frames.files import FileFrameStore
 from shelfcam.frames.layout import Area
+from shelfcam.frames.routing import open_frame_store
 from shelfcam.frames.store import FrameStore
 from shelfcam.retention.files import Deleter, sweep_orphans
 from shelfcam.retention.pace import Pacer
@@ -405,7 +405,7 @@ async def run_once(settings: Settings, database_url: str, *, dry_run: bool) -> S
 
     pool = await open_pool(database_url, size=2, name="shelfcam-retention")
     try:
-        retention = Retention(settings, pool, FileFrameStore(settings.data_dir))
+        retention = Retention(settings, pool, open_frame_store(settings))
         return await retention.run(datetime.now(UTC), dry_run=dry_run)
     finally:
         await pool.close()

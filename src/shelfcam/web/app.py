@@ -13,7 +13,7 @@ from shelfcam import __version__
 from shelfcam.analysis.tasks import running_worker
 from shelfcam.config import Settings
 from shelfcam.db.connect import open_pool
-from shelfcam.frames.files import FileFrameStore
+from shelfcam.frames.routing import open_frame_store
 from shelfcam.ingest.service import Ingestor
 from shelfcam.metrics import Metrics
 from shelfcam.outputs.delivery import running_outputs
@@ -29,7 +29,7 @@ def create_app(settings: Settings, database_url: str, *, with_worker: bool = Fal
     context = AppContext(
         settings=settings,
         database_url=database_url,
-        store=FileFrameStore(settings.data_dir),
+        store=open_frame_store(settings),
         metrics=Metrics(),
     )
 
