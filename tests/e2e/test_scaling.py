@@ -1,6 +1,8 @@
 """Scaling out (docs/scaling.md): an API process and two `shelfcam worker` processes, as on
-separate machines, sharing only the PostgreSQL and the data dir. Every frame of two cameras
-is analyzed, each camera's frames in order, with the events a single worker gives."""
+separate machines, sharing only the PostgreSQL and the data dir (file store), or only the
+PostgreSQL and an S3 bucket, each process with a data dir of its own (S3 store). Every
+frame of two cameras is analyzed, each camera's frames in order, with the events a single
+worker gives."""
 
 from __future__ import annotations
 
@@ -42,19 +44,27 @@ def _queued(db_url: str) -> int:
 
 
 @pytest.fixture
-def processes(db_url: str, tmp_path: Path) -> Iterator[tuple[int, list[Path]]]:
-    """`shelfcam api` and two `shelfcam worker`s on one database and one data dir."""
+def processes(
+    db_url: str, tmp_path: Path, frame_store_env: dict[str, str]
+) -> Iterator[tuple[int, list[Path]]]:
+    """`shelfcam api` and two `shelfcam worker`s on one database, and one data dir (file
+    store) or a data dir each (S3 store: nothing shared on disk)."""
     port = free_port()
-    env = shelfcam_env(
-        tmp_path / "data",
-        port,
-        SHELFCAM_DATABASE_URL=db_url,
-        SHELFCAM_WORKER_CONCURRENCY="1",
-        SHELFCAM_LOG_LEVEL="INFO",
-    )
+    shared = frame_store_env["SHELFCAM_FRAME_STORE"] == "file"
+
+    def env(name: str) -> dict[str, str]:
+        return shelfcam_env(
+            tmp_path / ("data" if shared else f"data-{name}"),
+            port,
+            SHELFCAM_DATABASE_URL=db_url,
+            SHELFCAM_WORKER_CONCURRENCY="1",
+            SHELFCAM_LOG_LEVEL="INFO",
+            **frame_store_env,
+        )
+
     logs = [tmp_path / "api.log", tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
-    procs = [start(["api"], env, logs[0])]
-    procs += [start(["worker"], env, log) for log in logs[1:]]
+    procs = [start(["api"], env("api"), logs[0])]
+    procs += [start(["worker"], env(log.stem), log) for log in logs[1:]]
     try:
         wait_healthy(port, procs[0], logs[0])
         yield port, logs
@@ -70,7 +80,7 @@ def processes(db_url: str, tmp_path: Path) -> Iterator[tuple[int, list[Path]]]:
 
 
 def test_two_worker_processes_share_the_cameras(
-    db_url: str, processes: tuple[int, list[Path]]
+    db_url: str, processes: tuple[int, list[Path]], frame_store_env: dict[str, str]
 ) -> None:
     port, logs = processes
     tokens = {name: asyncio.run(new_device(db_url, name)) for name in SCENES}
@@ -127,6 +137,14 @@ def test_two_worker_processes_share_the_cameras(
                 ).fetchall()
             ]
             assert kinds == ["interaction_detected", "stock_changed"], name
+        uris = [r[0] for r in conn.execute("SELECT derived_storage_uri FROM event_images")]
+    store = frame_store_env["SHELFCAM_FRAME_STORE"]
+    assert uris
+    if store == "file":
+        assert not any(uri.startswith("s3://") for uri in uris)
+    else:  # every event frame is an object; no process kept a frame on its disk
+        assert all(uri.startswith(f"{store}/") for uri in uris), uris
+        assert not [p for p in logs[0].parent.glob("data-*/*/**/*.jpg")]
     worker_logs = [log.read_text() for log in logs[1:]]
     for text in worker_logs:
         assert "action=worker_started" in text
