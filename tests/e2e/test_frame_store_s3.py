@@ -4,24 +4,33 @@ put, and a bucket lifecycle rule that deleted objects first."""
 
 from __future__ import annotations
 
+import io
+import json
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import anyio.to_thread
 import psycopg
 import pytest
 
 from shelfcam.activity import timeline
 from shelfcam.analysis.tasks import running_worker
 from shelfcam.config import Settings
-from shelfcam.db.connect import open_pool
+from shelfcam.db.connect import connection, open_pool
 from shelfcam.db.types import Pool
+from shelfcam.frames.files import FileFrameStore
+from shelfcam.frames.migration import ProgressBar, migrate_frames, target_of
+from shelfcam.frames.objects import S3FrameStore
 from shelfcam.frames.routing import RoutingFrameStore, open_frame_store
 from shelfcam.metrics import Metrics
 from shelfcam.retention.runner import Retention
 from tests.apps import asgi_client, count, files_under, new_device, settings_for
+from tests.e2e.processes import shelfcam_env
 from tests.e2e.test_worker import scene_frames, upload, wait_until_analyzed
 from tests.jpegs import jpeg as make_jpeg
 from tests.objectstore import S3Server
@@ -159,3 +168,91 @@ async def test_a_failed_put_is_503_and_keeps_nothing(
     assert count(db_url, "SELECT count(*) FROM captures") == 0
     assert count(db_url, "SELECT count(*) FROM procrastinate_jobs") == 0
     assert files_under(tmp_path / "data" / "staging") == []
+
+
+class Interrupted(BaseException):
+    """Stands for the command being killed mid-way."""
+
+
+class StopAfter(ProgressBar):
+    def __init__(self, total: int, frames: int) -> None:
+        super().__init__(total, out=io.StringIO())
+        self.frames = frames
+
+    def advance(self, n: int = 1) -> None:
+        super().advance(n)
+        if self.done >= self.frames:
+            raise Interrupted
+
+
+def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(command, env=env, capture_output=True, check=False, timeout=120)
+
+
+def _file_uris(db_url: str) -> list[str]:
+    return [uri for _e, _r, uri in _image_rows(db_url) if not uri.startswith("s3://")]
+
+
+async def test_frames_migrate_moves_a_file_install_and_resumes(
+    db_url: str, tmp_path: Path, s3_server: S3Server, s3_store_url: str
+) -> None:
+    data = tmp_path / "data"
+    on_file = settings_for(db_url, data, rate_limit_burst=10_000)
+    token = await new_device(db_url, "shelf")
+    pool = await open_pool(db_url, size=8)
+    try:
+        async with asgi_client(on_file) as (_app, client):
+            await upload(client, token, scene_frames("take_item"), datetime.now(UTC))
+            async with running_worker(on_file, pool, open_frame_store(on_file), Metrics()):
+                await wait_until_analyzed(db_url)
+    finally:
+        await pool.close()
+    before = _file_uris(db_url)
+    assert len(before) >= 4
+    files = FileFrameStore(data)
+    frames = {uri: files.get(uri) for uri in before}
+    env = shelfcam_env(data, 8000, SHELFCAM_DATABASE_URL=db_url, **s3_server.env())
+    command = [sys.executable, "-m", "shelfcam", "frames", "migrate", "--to", s3_store_url]
+
+    dry = await anyio.to_thread.run_sync(_run, [*command, "--dry-run", "--json"], env)
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["planned"] == len(before)
+    assert _file_uris(db_url) == before
+
+    # Interrupted after three frames: those are moved, the rest untouched.
+    objects = S3FrameStore(target_of(s3_store_url), s3_server.client())  # type: ignore[arg-type]
+    async with connection(db_url) as conn:
+        with pytest.raises(Interrupted):
+            await migrate_frames(
+                conn, files, objects, dry_run=False, progress=StopAfter(len(before), 3)
+            )
+    assert len(_file_uris(db_url)) == len(before) - 3
+
+    again = await anyio.to_thread.run_sync(_run, [*command, "--json"], env)
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout.splitlines()[0])
+    assert report["moved"] == len(before) - 3
+    assert _file_uris(db_url) == []
+    for area in ("events", "thumbs"):
+        assert files_under(data / area) == [], area
+    # Every frame is its object now, byte for byte, and shown by an app on the S3 store.
+    on_s3 = settings_for(
+        db_url, data, frame_store=s3_store_url, s3_endpoint_url=s3_server.endpoint_url
+    )
+    store = open_frame_store(on_s3)
+    admin = await create_token(db_url)
+    moved = _image_rows(db_url)
+    assert sorted(store.get(uri) for _e, _r, uri in moved) == sorted(frames.values())
+    with psycopg.connect(db_url) as conn:
+        stale = conn.execute(
+            "SELECT count(*) FROM captures c JOIN event_images i USING (capture_id) "
+            "WHERE c.storage_class = 'event' AND NOT starts_with(c.storage_uri, 's3://')"
+        ).fetchone()
+    assert stale == (0,)
+    async with asgi_client(on_s3) as (_app, client):
+        event_id, role, _uri = moved[0]
+        answer = await client.get(
+            f"/images/{event_id}/{role}", headers={"Authorization": f"Bearer {admin}"}
+        )
+        assert answer.status_code == 200
+        assert answer.content in frames.values()

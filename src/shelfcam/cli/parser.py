@@ -22,6 +22,7 @@ from shelfcam.cli.devices import (
     cmd_device_rotate,
     cmd_device_set,
 )
+from shelfcam.cli.frames import cmd_frames_migrate
 from shelfcam.cli.outputs import cmd_outputs_test
 from shelfcam.cli.records import cmd_eval, cmd_events, cmd_replay, cmd_retention_run
 from shelfcam.cli.running import cmd_db_url, cmd_demo, cmd_migrate, cmd_serve, cmd_worker
@@ -192,6 +193,27 @@ def build_parser() -> argparse.ArgumentParser:
     rrun.add_argument(
         "--json", action="store_true", help="the summary as one JSON object on one line"
     )
+
+    frames = _group(
+        sub, "frames", "Move frames between stores.", "shelfcam frames migrate --to s3://frames"
+    )
+    frames_sub = frames.add_subparsers(
+        title="frames commands", metavar="FRAMES_COMMAND", required=True
+    )
+    fmigrate = _add(
+        frames_sub,
+        "migrate",
+        cmd_frames_migrate,
+        "Move the event frames, overlays and thumbnails of the file store to an S3 object "
+        "store and point their rows at the objects (resumable: run it again after an "
+        "interruption); then set SHELFCAM_FRAME_STORE to the same URL.",
+        "shelfcam frames migrate --to s3://frames/shop1 --dry-run",
+    )
+    fmigrate.add_argument("--to", required=True, help="the object store: s3://BUCKET[/PREFIX]")
+    fmigrate.add_argument(
+        "--dry-run", action="store_true", help="count what would move; change nothing"
+    )
+    fmigrate.add_argument("--json", action="store_true", help="the report as one JSON line")
 
     replay = _add(
         sub,
