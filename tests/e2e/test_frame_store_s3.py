@@ -24,6 +24,7 @@ from shelfcam.config import Settings
 from shelfcam.db.connect import connection, open_pool
 from shelfcam.db.types import Pool
 from shelfcam.frames.files import FileFrameStore
+from shelfcam.frames.layout import AREAS
 from shelfcam.frames.migration import ProgressBar, migrate_frames, target_of
 from shelfcam.frames.objects import S3FrameStore
 from shelfcam.frames.routing import RoutingFrameStore, open_frame_store
@@ -140,7 +141,7 @@ async def test_uploads_events_ui_and_retention_on_s3(s3_rig: S3Rig, s3_store_url
     assert summary.events >= 2
     assert _image_rows(rig.db_url) == []
     assert not rig.store.exists(orphan)
-    for area in ("staging", "events", "thumbs"):
+    for area in AREAS:
         assert rig.store.scan(area).files == [], area
     assert count(rig.db_url, "SELECT count(*) FROM event_images WHERE expired_at IS NULL") == 0
 
