@@ -6,7 +6,11 @@ one row -> commit), then drives each from a separate client process
 (benchmarks/loadgen.py) with 16 and 64 concurrent uploads of a ~50 KB VGA JPEG. The two
 stacks take turns, in slices (see SLICES), for a fair ratio on a shared machine.
 
-    uv run python benchmarks/ingest.py [--seconds 10]
+    uv run python benchmarks/ingest.py [--seconds 10] [--store s3]
+
+With ``--store s3`` a second `shelfcam api` keeps its frames in a SeaweedFS bucket
+(started here as the tests start it, tests/objectstore.py), and the three stacks take
+turns in the same run: file store and S3 store side by side.
 
 Each row also gives the CPU time per frame of the server process (and the kernel's part
 of it: mostly writing the file) and of PostgreSQL (all its processes): on 2 shared cores,
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -34,6 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.e2e.processes import free_port  # noqa: E402
 from tests.jpegs import jpeg  # noqa: E402
+from tests.objectstore import CREDENTIALS, seaweedfs  # noqa: E402
 
 from benchmarks.common import (  # noqa: E402
     cpu_seconds,
@@ -51,6 +57,7 @@ SLICES = 4
 the order baseline, shelfcam, shelfcam, baseline, ... so that both stacks see the same
 machine: on shared cores and disk, conditions drift within a minute."""
 SLICE_ORDER = ("baseline", "shelfcam", "shelfcam", "baseline")
+SLICE_ORDER_S3 = ("baseline", "shelfcam", "shelfcam-s3", "shelfcam-s3", "shelfcam", "baseline")
 
 
 @dataclass(frozen=True)
@@ -109,12 +116,13 @@ def _interleaved(
     concurrency: int,
     seconds: float,
     first_seq: int,
+    order: tuple[str, ...] = SLICE_ORDER,
 ) -> dict[str, _Totals]:
     """Each stack driven for ``seconds`` in all at ``concurrency``, in `SLICES` slices
     taken in turns (`SLICE_ORDER`)."""
     totals = {name: _Totals() for name in stacks}
     seq = first_seq
-    for name in SLICE_ORDER * (SLICES // 2):
+    for name in order * (SLICES // 2):
         stack = stacks[name]
         # Each slice starts with the previous one's files written out: the kernel
         # throttles a writer once much is dirty (here after a few hundred MB), which
@@ -143,9 +151,18 @@ def _interleaved(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--store", choices=("file", "s3"), default="file")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="shelfcam-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="shelfcam-bench-") as tmp,
+        contextlib.ExitStack() as on_exit,
+    ):
         root = Path(tmp)
+        s3_env: dict[str, str] = {}
+        if args.store == "s3":
+            s3 = on_exit.enter_context(seaweedfs(root / "seaweedfs"))
+            s3.create_bucket("bench")
+            s3_env = {**s3.env(), **CREDENTIALS, "SHELFCAM_FRAME_STORE": "s3://bench/ingest"}
         settings = load_settings(data_dir=root / "data", log_level="WARNING")
         body = root / "frame.jpg"
         body.write_bytes(jpeg(seed=3))
@@ -167,7 +184,7 @@ def main() -> None:
                 "BASELINE_DATABASE_URL": url,
                 "BASELINE_DIR": str(root / "baseline"),
             }
-            port, base_port = free_port(), free_port()
+            port, base_port, s3_port = free_port(), free_port(), free_port()
             env["SHELFCAM_PORT"] = str(port)
             servers = [
                 subprocess.Popen([sys.executable, "-m", "shelfcam", "api"], env=env),
@@ -188,6 +205,13 @@ def main() -> None:
                     cwd=REPO,
                 ),
             ]
+            if s3_env:
+                servers.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "shelfcam", "api"],
+                        env={**env, **s3_env, "SHELFCAM_PORT": str(s3_port)},
+                    )
+                )
             try:
                 wait_ready(f"http://127.0.0.1:{port}/healthz", servers[0])
                 wait_ready(f"http://127.0.0.1:{base_port}/docs", servers[1])
@@ -201,8 +225,13 @@ def main() -> None:
                     "baseline": _Stack(base_url, None, servers[1].pid),
                     "shelfcam": _Stack(ingest_url, token, servers[0].pid),
                 }
+                if s3_env:
+                    wait_ready(f"http://127.0.0.1:{s3_port}/healthz", servers[2])
+                    s3_url = f"http://127.0.0.1:{s3_port}/api/v1/ingest/frame?boot=bench-s3"
+                    run_loadgen(s3_url, token, body, concurrency=8, seconds=2, first_seq=10**9)
+                    stacks["shelfcam-s3"] = _Stack(s3_url, token, servers[2].pid)
                 print(
-                    f"{'concurrency':>11} {'stack':>9} {'frames/s':>9} {'p50 ms':>8} "
+                    f"{'concurrency':>11} {'stack':>11} {'frames/s':>9} {'p50 ms':>8} "
                     f"{'p99 ms':>8} {'cpu ms/frame':>13} {'kernel':>6} {'postgres':>8}  statuses"
                 )
                 results = {}
@@ -215,11 +244,12 @@ def main() -> None:
                         concurrency=concurrency,
                         seconds=args.seconds,
                         first_seq=concurrency * 100_000_000,
+                        order=SLICE_ORDER_S3 if s3_env else SLICE_ORDER,
                     )
                     for name, total in totals.items():
                         results[(concurrency, name)] = total
                         print(
-                            f"{concurrency:>11} {name:>9} {total.fps:>9.1f} "
+                            f"{concurrency:>11} {name:>11} {total.fps:>9.1f} "
                             f"{total.percentile_ms(0.50):>8.2f} {total.percentile_ms(0.99):>8.2f} "
                             f"{total.per_frame_ms(total.server_cpu_s):>13.2f} "
                             f"{total.per_frame_ms(total.server_kernel_s):>6.2f} "
@@ -236,6 +266,12 @@ def main() -> None:
     print(
         f"ingest_fps={ours.fps:.1f} ingest_ratio={ours.fps / base.fps:.2f} p99_ms={p99:.2f} "
         f"p99_ratio={p99 / base_p99:.2f}"
+        + (
+            f" s3_ingest_fps={results[(64, 'shelfcam-s3')].fps:.1f}"
+            f" s3_p99_ms={results[(64, 'shelfcam-s3')].percentile_ms(0.99):.2f}"
+            if (64, "shelfcam-s3") in results
+            else ""
+        )
     )
 
 

@@ -9,7 +9,11 @@
    scenes in real time (4 fps each); for every event, the time from the arrival of the
    frame that decided it (details.captures.decided_capture_id) to the event row.
 
-    uv run python benchmarks/worker.py [--cameras 8] [--repeat 2]
+    uv run python benchmarks/worker.py [--cameras 8] [--repeat 2] [--store s3]
+
+With ``--store s3``, the 2-process throughput and the latency are measured again with the
+frames in a SeaweedFS bucket (started here as the tests start it, tests/objectstore.py)
+and each process on a data dir of its own: file store and S3 store side by side.
 
 Last line: worker_fps=<n> event_latency_p95_ms=<n>
 """
@@ -35,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.e2e.processes import free_port  # noqa: E402
+from tests.objectstore import CREDENTIALS, seaweedfs  # noqa: E402
 
 from benchmarks.common import wait_ready  # noqa: E402
 from shelfcam import runtime  # noqa: E402
@@ -183,14 +188,20 @@ def send_all(base: str, tokens: list[str], frames: list[list[bytes]], paced: boo
         thread.join()
 
 
-def throughput(root: Path, frames: list[list[bytes]], processes: int, concurrency: int) -> float:
+def throughput(
+    root: Path,
+    frames: list[list[bytes]],
+    processes: int,
+    concurrency: int,
+    store_env: dict[str, str] | None = None,
+) -> float:
     """A fresh install: queue every frame (no worker running), then drain it."""
     settings = load_settings(data_dir=root, log_level="WARNING")
     with runtime.database(settings) as url:
         migrate(url)
         tokens = asyncio.run(make_devices(url, len(frames)))
         port = free_port()
-        env = serve_env(url, root, port)
+        env = {**serve_env(url, root, port), **(store_env or {})}
         api = subprocess.Popen([sys.executable, "-m", "shelfcam", "api"], env=env)
         try:
             wait_ready(f"http://127.0.0.1:{port}/healthz", api)
@@ -201,7 +212,9 @@ def throughput(root: Path, frames: list[list[bytes]], processes: int, concurrenc
         return drain(url, env, processes, concurrency)
 
 
-def latency(root: Path, frames: list[list[bytes]]) -> list[float]:
+def latency(
+    root: Path, frames: list[list[bytes]], store_env: dict[str, str] | None = None
+) -> list[float]:
     """A fresh install under `shelfcam serve`, cameras replaying in real time."""
     settings = load_settings(data_dir=root, log_level="WARNING")
     with runtime.database(settings) as url:
@@ -209,7 +222,8 @@ def latency(root: Path, frames: list[list[bytes]]) -> list[float]:
         tokens = asyncio.run(make_devices(url, len(frames)))
         port = free_port()
         serve = subprocess.Popen(
-            [sys.executable, "-m", "shelfcam", "serve"], env=serve_env(url, root, port)
+            [sys.executable, "-m", "shelfcam", "serve"],
+            env={**serve_env(url, root, port), **(store_env or {})},
         )
         try:
             wait_ready(f"http://127.0.0.1:{port}/healthz", serve)
@@ -226,6 +240,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cameras", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--store", choices=("file", "s3"), default="file")
     args = parser.parse_args()
     frames = [camera_frames(i, args.repeat) for i in range(args.cameras)]
     total = sum(len(f) for f in frames)
@@ -241,15 +256,46 @@ def main() -> None:
             f"{'workers: 2 processes x 4':<32} {two:8.0f} frames/s  ratio {two / decode:.2f}",
             flush=True,
         )
-        lat = latency(root / "live", [camera_frames(i, 1) for i in range(args.cameras)])
+        live = [camera_frames(i, 1) for i in range(args.cameras)]
+        lat = latency(root / "live", live)
+        p95 = _report_latency("file store", args.cameras, lat)
+        tail = f"worker_fps={two:.0f} event_latency_p95_ms={p95:.0f}"
+        if args.store == "s3":
+            with seaweedfs(root / "seaweedfs") as s3:
+                s3.create_bucket("bench")
+                store = {**s3.env(), **CREDENTIALS}
+                two_s3 = throughput(
+                    root / "two-s3",
+                    frames,
+                    processes=2,
+                    concurrency=4,
+                    store_env={**store, "SHELFCAM_FRAME_STORE": "s3://bench/throughput"},
+                )
+                print(
+                    f"{'workers: 2 x 4, S3 store':<32} {two_s3:8.0f} frames/s  "
+                    f"ratio {two_s3 / decode:.2f}  (file store {two:.0f})",
+                    flush=True,
+                )
+                lat_s3 = latency(
+                    root / "live-s3",
+                    live,
+                    {**store, "SHELFCAM_FRAME_STORE": "s3://bench/latency"},
+                )
+                p95_s3 = _report_latency("S3 store", args.cameras, lat_s3)
+            tail += f" s3_worker_fps={two_s3:.0f} s3_event_latency_p95_ms={p95_s3:.0f}"
+    print(tail)
+
+
+def _report_latency(store: str, cameras: int, lat: list[float]) -> float:
     p50 = statistics.median(lat) if lat else float("nan")
     p95 = lat[max(0, int(len(lat) * 0.95) - 1)] if lat else float("nan")
     print(
-        f"real-time replay: {args.cameras} cameras at {FPS} fps, {len(lat)} events, "
+        f"real-time replay ({store}): {cameras} cameras at {FPS} fps, {len(lat)} events, "
         f"upload-to-event latency p50 {p50:.0f} ms, p95 {p95:.0f} ms, max "
-        f"{max(lat) if lat else float('nan'):.0f} ms"
+        f"{max(lat) if lat else float('nan'):.0f} ms",
+        flush=True,
     )
-    print(f"worker_fps={two:.0f} event_latency_p95_ms={p95:.0f}")
+    return p95
 
 
 if __name__ == "__main__":

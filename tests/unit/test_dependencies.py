@@ -20,12 +20,30 @@ def _name(requirement: str) -> str:
     return found.group(0).lower().replace("_", "-")
 
 
-def _imported(folder: Path) -> set[str]:
+def _type_only(tree: ast.Module) -> set[ast.AST]:
+    """The nodes inside ``if TYPE_CHECKING:`` blocks (imports for the type checker only)."""
+    inside: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in (
+            "TYPE_CHECKING",
+            "typing.TYPE_CHECKING",
+        ):
+            for child in node.body:
+                inside |= set(ast.walk(child))
+    return inside
+
+
+def _imported(folder: Path, *, type_only: bool = False) -> set[str]:
     """Top-level modules imported anywhere under ``folder`` (not the standard library's,
-    not the project's own)."""
+    not the project's own): those imported at run time, or with ``type_only`` those
+    imported for the type checker only."""
     found: set[str] = set()
     for path in folder.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        tree = ast.parse(path.read_text(), str(path))
+        checking = _type_only(tree)
+        for node in ast.walk(tree):
+            if (node in checking) != type_only:
+                continue
             if isinstance(node, ast.Import):
                 found |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -58,4 +76,10 @@ def test_every_dependency_is_imported_by_src() -> None:
 def test_tests_and_benchmarks_import_declared_packages() -> None:
     modules = _imported(ROOT / "tests") | _imported(ROOT / "benchmarks")
     undeclared = {m: d for m, d in _distributions(modules).items() if not d & (RUNTIME | DEV)}
+    assert undeclared == {}
+
+
+def test_type_only_imports_of_src_are_dev_dependencies() -> None:
+    modules = _imported(ROOT / "src", type_only=True)
+    undeclared = {m: d for m, d in _distributions(modules).items() if not d & DEV}
     assert undeclared == {}

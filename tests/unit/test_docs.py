@@ -37,7 +37,7 @@ def _table_rows() -> dict[str, tuple[str, str]]:
     rows = {}
     for line in (DOCS / "configuration.md").read_text().splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        found = re.fullmatch(r"`(SHELFCAM_[A-Z_]+)`", cells[0]) if len(cells) >= 4 else None
+        found = re.fullmatch(r"`(SHELFCAM_[A-Z0-9_]+)`", cells[0]) if len(cells) >= 4 else None
         if found:
             rows[found.group(1)] = (cells[1], cells[2])
     return rows

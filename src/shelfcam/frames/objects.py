@@ -50,7 +50,7 @@ def s3_client(endpoint_url: str | None) -> S3Client:
         connect_timeout=5,
         read_timeout=30,
         retries={"max_attempts": 3, "mode": "standard"},
-        max_pool_connections=32,
+        max_pool_connections=64,  # above anyio's 40 threads: none waits for a connection
     )
     client: S3Client = boto3.session.Session().client(
         "s3", endpoint_url=endpoint_url, config=config

@@ -58,8 +58,8 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     429: _error("The device sends faster than its rate limit (see Retry-After)"),
     408: _error("The headers or the body took too long to arrive (the connection closes)"),
     503: _error(
-        "The database is unreachable, or the server is busy (out of open files or "
-        "connections); see Retry-After"
+        "The database or the object store is unreachable, or the server is busy (out of "
+        "open files or connections); see Retry-After"
     ),
     507: _error("The data dir is nearly full"),
 }
