@@ -21,7 +21,7 @@ import anyio.to_thread
 from shelfcam.db import events as queries
 from shelfcam.db.events import EventFilter
 from shelfcam.db.types import Conn, Row
-from shelfcam.errors import Gone, InvalidInput, NotFound
+from shelfcam.errors import Gone, InvalidInput, NotFound, StoreUnavailable
 from shelfcam.frames.routing import store_call
 from shelfcam.frames.store import FrameStore
 from shelfcam.vocabulary import EVENT_TYPES, FRAMES_BEST_FIRST, IMAGE_ROLES
@@ -103,6 +103,8 @@ def _image(row: Row, store: FrameStore) -> EventImage:
             expired = not store.exists(uri)
         except InvalidInput:
             log.warning("action=bad_storage_uri event=%s role=%s", row["event_id"], row["role"])
+            expired = True
+        except StoreUnavailable:  # the page still shows; the image says it is missing
             expired = True
     return EventImage(row["role"], row["capture_id"], uri, expired, row["expired_at"])
 

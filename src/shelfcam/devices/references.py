@@ -6,6 +6,7 @@ from shelfcam.analysis import eventframes
 from shelfcam.db import analysis as queries
 from shelfcam.db.types import Conn
 from shelfcam.errors import InvalidInput, NotFound
+from shelfcam.frames.routing import store_call
 from shelfcam.frames.store import FrameStore
 from shelfcam.vision import decode_gray
 from shelfcam.vocabulary import validate_device_id
@@ -31,7 +32,7 @@ async def mark_empty(
                 "of the empty shelf for a few seconds, then try again"
             )
         try:
-            data = store.get(row["storage_uri"])
+            data = await store_call(store, store.get, row["storage_uri"])
         except FileNotFoundError as err:
             raise NotFound(f"the latest stable frame of {device_id!r} is gone") from err
         source = f"capture {row['capture_id']}"

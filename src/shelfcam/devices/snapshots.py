@@ -48,7 +48,7 @@ async def backdrop(conn: Conn, store: FrameStore, name: str) -> Backdrop | None:
     """The newest snapshot with its file on disk, else the newest event frame; or None."""
     device_id = validate_device_id(name)
     for row in await queries.latest_snapshots(conn, device_id):
-        if _exists(store, row["storage_uri"]):
+        if await store_call(store, _exists, store, row["storage_uri"]):
             return Backdrop(
                 "snapshot",
                 f"/snapshots/{row['capture_id']}",
@@ -56,7 +56,7 @@ async def backdrop(conn: Conn, store: FrameStore, name: str) -> Backdrop | None:
                 capture_id=row["capture_id"],
             )
     for row in await queries.recent_event_frames(conn, device_id):
-        if _exists(store, row["storage_uri"]):
+        if await store_call(store, _exists, store, row["storage_uri"]):
             return Backdrop(
                 "event",
                 f"/images/{row['event_id']}/{row['role']}",
