@@ -128,6 +128,14 @@ async def test_uploads_events_ui_and_retention_on_s3(s3_rig: S3Rig, s3_store_url
             shown = await timeline.get_event(conn, rig.store, uuid.UUID(event_id))
         assert shown.images["post"].expired and shown.images["post"].expired_at is None
 
+    # The disk guard leaves objects alone: deleting them frees no disk here.
+    guard = await Retention(rig.settings, rig.pool, rig.store, free_bytes=lambda: 0).guard(
+        datetime.now(UTC)
+    )
+    assert guard is not None and guard.exhausted and guard.events == 0
+    assert _image_rows(rig.db_url) == images
+    assert all(rig.store.exists(u) for _e, _r, u in images if u != uri)
+
     # An orphan object (a crash between put and commit) is swept too.
     orphan = rig.store.put(
         f"events/shelf/{start.date().isoformat()}/{'0' * 8}-0000-4000-8000-{'0' * 12}/pre.jpg",
