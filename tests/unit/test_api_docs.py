@@ -17,7 +17,9 @@ import pytest
 from shelfcam import errors
 from shelfcam.config import Settings, load_settings
 from shelfcam.db import connect
+from shelfcam.frames import objects
 from shelfcam.frames.files import FileFrameStore
+from shelfcam.frames.objects import S3FrameStore
 from shelfcam.ingest import auth, body, directives, jpeg, metadata, ratelimit, service
 from shelfcam.web import errors as web_errors
 from shelfcam.web import ingest as web_ingest
@@ -26,8 +28,9 @@ from shelfcam.web.app import create_app
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 INGEST_PATH = "/api/v1/ingest/frame"
 # The ingest modules, and what they call that raises on its own: the database boundary
-# (service and auth run their queries in translate_errors_async), the frame store's writes,
-# and the handler of unexpected exceptions.
+# (service and auth run their queries in translate_errors_async), the frame stores' writes
+# (files, and an S3 bucket's, whose failures `_unavailable` builds), and the handler of
+# unexpected exceptions.
 SOURCES: list[ModuleType | Callable[..., Any]] = [
     auth,
     body,
@@ -39,6 +42,8 @@ SOURCES: list[ModuleType | Callable[..., Any]] = [
     web_ingest,
     connect._unavailable,
     FileFrameStore.put,
+    S3FrameStore.put,
+    objects._unavailable,
     web_errors._unexpected,
 ]
 
@@ -123,7 +128,8 @@ def test_the_ingest_path_is_scanned_where_its_errors_come_from() -> None:
     service_source = inspect.getsource(service)
     assert "translate_errors_async()" in service_source
     assert "translate_errors_async()" in inspect.getsource(auth)
-    assert "self.store.put(\n            layout.staging_uri(" in service_source
+    assert "self.store.put,\n            layout.staging_uri(" in service_source
+    assert "self.location.key_of(uri)" in inspect.getsource(S3FrameStore.put)
     produced = _producible()
     # A sample of what the scan must find, so a broken scan cannot pass as "no codes".
     assert produced["bad_metadata"] == 400
@@ -131,6 +137,7 @@ def test_the_ingest_path_is_scanned_where_its_errors_come_from() -> None:
     assert produced["rate_limited"] == 429
     assert produced["database_unavailable"] == 503
     assert produced["storage_error"] == 500
+    assert produced["store_unavailable"] == 503
     assert produced["internal_error"] == 500
 
 
