@@ -265,3 +265,24 @@ async def test_frames_migrate_moves_a_file_install_and_resumes(
         )
         assert answer.status_code == 200
         assert answer.content in frames.values()
+
+
+async def test_a_retried_upload_keeps_one_object(s3_rig: S3Rig) -> None:
+    token = await new_device(s3_rig.db_url, "shelf")
+    frame = make_jpeg(seed=5)
+    async with asgi_client(s3_rig.settings) as (_app, client):
+        answers = [
+            await client.post(
+                "/api/v1/ingest/frame",
+                content=frame,
+                params={"seq": 7, "boot": "b1"},
+                headers={"X-API-Key": token, "Content-Type": "image/jpeg"},
+            )
+            for _ in range(2)
+        ]
+    assert [a.status_code for a in answers] == [201, 200]
+    assert answers[0].json()["capture_id"] == answers[1].json()["capture_id"]
+    (uri,) = [f.uri for f in s3_rig.store.scan("staging").files]
+    with psycopg.connect(s3_rig.db_url) as conn:
+        assert conn.execute("SELECT storage_uri FROM captures").fetchall() == [(uri,)]
+    assert s3_rig.store.get(uri) == frame
