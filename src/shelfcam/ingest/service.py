@@ -44,6 +44,7 @@ from shelfcam.frames.store import FrameStore
 from shelfcam.ingest.auth import DeviceAuth
 from shelfcam.ingest.directives import Directive, directive
 from shelfcam.ingest.jpeg import JpegInfo
+from shelfcam.ingest.latest import LatestFrames
 from shelfcam.ingest.metadata import FrameMeta
 from shelfcam.ingest.ratelimit import RateLimiter
 from shelfcam.ingest.wakeup import QueueWaker
@@ -99,6 +100,8 @@ class Ingestor:
         self.guard_kick: asyncio.Task[bool] | None = None
         """The latest background request for a disk-guard pass (tests await it)."""
         self.waker = QueueWaker(pool, jobqueue.ANALYSIS_QUEUE)
+        self.latest = LatestFrames()
+        """Each camera's newest frame this process took (latest.jpg; memory only)."""
 
     def admit(self, device_id: str) -> None:
         """Refuse early (before reading the body) on rate limit or a full disk."""
@@ -208,6 +211,8 @@ class Ingestor:
             raise
         if result.duplicate:
             self.store.delete(frame.uri)
+        else:
+            self.latest.keep(device_id, jpeg, received_at)
         return result
 
     async def _record(self, conn: Conn, frame: _Frame) -> IngestResult:
