@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,14 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.to_thread
 import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
 from psycopg.rows import dict_row
 
-from shelfcam.cli import main
 from shelfcam.db.connect import connection
 from shelfcam.devices import add_device, pulls
 from shelfcam.sim.scenes import generate
@@ -67,11 +67,11 @@ def pull_row(db_url: str, device: str) -> dict[str, Any]:
     return row
 
 
-async def until(condition: Callable[[], bool], timeout: float = 60) -> None:
+async def until(condition: Callable[[], bool], limit_s: float = 60) -> None:
     """Poll until the condition holds (the database and the camera have no event to
-    wait on); fail after ``timeout`` seconds."""
-    with anyio.fail_after(timeout):
-        while not condition():
+    wait on); fail after ``limit_s`` seconds."""
+    with anyio.fail_after(limit_s):
+        while not condition():  # noqa: ASYNC110 - a condition in another process
             await asyncio.sleep(0.1)
 
 
@@ -114,19 +114,17 @@ def analysed_like_a_pushing_camera(db_url: str, device: str) -> None:
 
 
 async def test_a_snapshot_camera_added_with_the_cli_makes_events(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db_url: str, tmp_path: Path
 ) -> None:
     camera = CameraState(frames=scene("take_item"))
-    monkeypatch.setenv("SHELFCAM_DATABASE_URL", db_url)
-    monkeypatch.setenv("SHELFCAM_DATA_DIR", str(tmp_path))
+    env = {**os.environ, "SHELFCAM_DATABASE_URL": db_url, "SHELFCAM_DATA_DIR": str(tmp_path)}
     with serving(camera) as base:
         async with serve(db_url, tmp_path) as rig:
             url = f"{base}/capture"
-            status = await anyio.to_thread.run_sync(
-                main, ["device", "add", "shelf", "--pull-url", url, "--pull-interval-ms", "250"]
-            )
-            assert status == 0
-            await until(lambda: "stock_changed" in event_types(db_url, "shelf"), timeout=120)
+            command = ["device", "add", "shelf", "--pull-url", url, "--pull-interval-ms", "250"]
+            done = await anyio.run_process([sys.executable, "-m", "shelfcam", *command], env=env)
+            assert f"pulled from {url}" in done.stdout.decode()
+            await until(lambda: "stock_changed" in event_types(db_url, "shelf"), limit_s=120)
             assert event_types(db_url, "shelf")[:2] == ["interaction_detected", "stock_changed"]
             analysed_like_a_pushing_camera(db_url, "shelf")
             await until(lambda: pull_row(db_url, "shelf")["connected"] is True)
@@ -149,7 +147,7 @@ async def test_an_mjpeg_stream_makes_events_and_drops_what_it_does_not_need(
     with serving(camera) as base:
         async with serve(db_url, tmp_path) as rig:
             await add_pulled(db_url, "shelf", f"{base}{path}")
-            await until(lambda: "stock_changed" in event_types(db_url, "shelf"), timeout=120)
+            await until(lambda: "stock_changed" in event_types(db_url, "shelf"), limit_s=120)
             assert event_types(db_url, "shelf")[:2] == ["interaction_detected", "stock_changed"]
             analysed_like_a_pushing_camera(db_url, "shelf")
             assert pull_row(db_url, "shelf")["mode"] == "stream"
@@ -177,7 +175,7 @@ async def test_a_camera_that_goes_away_and_comes_back(db_url: str, tmp_path: Pat
         assert "cannot reach the camera" in row["last_error"]
         before = captures(db_url, "shelf")
         with serving(CameraState(frames=scene("idle")), port=port):
-            await until(lambda: captures(db_url, "shelf") >= before + 3, timeout=90)
+            await until(lambda: captures(db_url, "shelf") >= before + 3, limit_s=90)
             await until(lambda: pull_row(db_url, "shelf")["connected"] is True)
         puller = rig.context.puller
         assert puller is not None
