@@ -62,6 +62,13 @@ async def test_latest_jpeg_serves_the_newest_frame_to_an_admin_only(
         device = {"Authorization": f"Bearer {device_token}"}
         assert (await web.client.get(path, headers=device)).status_code == 401
         assert (await web.client.get(path, headers={"X-API-Key": device_token})).status_code == 401
+        # an admin token as a Basic password (Home Assistant's generic camera); not a device's
+        token = admin["Authorization"].removeprefix("Bearer ")
+        basic = await web.client.get(path, auth=("homeassistant", token))
+        assert basic.content == frames[-1]
+        wrong = await web.client.get(path, auth=("homeassistant", device_token))
+        assert wrong.status_code == 401
+        assert wrong.headers["www-authenticate"] == 'Basic realm="shelfcam"'
         # another camera's frame is not this one's
         other = await web.client.get("/api/v1/devices/other/latest.jpg", headers=admin)
         assert other.status_code == 404
