@@ -56,6 +56,8 @@ class Target:
     device_id: str
     url: str
     interval_ms: int | None
+    updated_at: datetime | None = None
+    """When the URL was last set (set again: the camera starts again)."""
 
 
 class PullFailed(Exception):
@@ -205,7 +207,7 @@ class CameraPuller:
         loop = asyncio.get_running_loop()
         splitter = mjpeg.PartSplitter(boundary, self.settings.max_frame_bytes)
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in response.aiter_bytes():
                 for part in splitter.feed(chunk):
                     now = loop.time()
                     if now < self._next_due:
@@ -230,8 +232,9 @@ class CameraPuller:
         except NotAJpeg as err:
             shown = what if mode == "stream" else f"Content-Type {what or 'missing'}"
             raise PullFailed("not_jpeg", f"the camera's answer is not a JPEG ({shown})") from err
-        except RateLimited:
+        except RateLimited:  # faster than SHELFCAM_RATE_LIMIT_FPS: this one is dropped
             self.metrics.pull_dropped.labels(device).inc()
+            self._next_due = self._started + self.idle_interval_ms / 1000
             return
         except ShelfcamError as err:
             self.metrics.errors.labels(device, err.code).inc()

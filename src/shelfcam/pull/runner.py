@@ -86,7 +86,9 @@ class PullRunner:
         async with self.pool.connection() as conn:
             rows = await queries.targets(conn)
         wanted = {
-            row["device_id"]: Target(row["device_id"], row["url"], row["interval_ms"])
+            row["device_id"]: Target(
+                row["device_id"], row["url"], row["interval_ms"], row["updated_at"]
+            )
             for row in rows
         }
         for device_id in list(self.cameras):
@@ -114,8 +116,8 @@ class PullRunner:
             await asyncio.wait_for(camera.stopped(), timeout=STOP_REPORT_S)
 
     async def _stop_all(self) -> None:
-        for device_id in list(self.cameras):
-            await self._stop(device_id)
+        """Stop every camera at once (each says so within STOP_REPORT_S, if it can)."""
+        await asyncio.gather(*(self._stop(device_id) for device_id in list(self.cameras)))
 
 
 @contextlib.asynccontextmanager
