@@ -250,7 +250,11 @@ class CameraPuller:
         if directive.mode == "burst":
             interval = min(interval, directive.next_interval_ms)
         now = asyncio.get_running_loop().time()
-        self._next_due = self._started + interval / 1000
+        step, due, start = interval / 1000, self._next_due, self._started
+        # On the beat: from the time this frame was due, so a stream's frames, which come
+        # on a grid of their own, average the interval (not every other one); from now
+        # when it came a whole interval late.
+        self._next_due = (due if 0 < due <= start < due + step else start) + step
         self._taken.append(now)
         self.failures = 0
         self.last_frame_at = result.received_at
