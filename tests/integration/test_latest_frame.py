@@ -200,3 +200,24 @@ def test_bad_pull_arguments_are_clear_errors(
     if args[1] == "add":  # nothing was created
         assert main(["device", "list"]) == 0
         assert "cam " not in capsys.readouterr().out
+
+
+async def test_the_roi_editor_draws_on_the_newest_frame_without_a_snapshot(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with connection(db_url) as conn:
+        device_token = (await add_device(conn, "shelf")).token
+    await create_user(db_url)
+    async with running_app(db_url, tmp_path) as web:
+        await login(web.client)
+        page = await web.client.get("/devices/shelf/roi")
+        assert "no picture yet" in page.text
+        pushed = await web.client.post(
+            "/api/v1/ingest/frame",
+            content=jpeg(320, 240, seed=3),
+            headers={"X-API-Key": device_token, "Content-Type": "image/jpeg"},
+        )
+        assert pushed.status_code == 201
+        page = await web.client.get("/devices/shelf/roi")
+        assert 'src="/api/v1/devices/shelf/latest.jpg"' in page.text
+        assert "newest frame" in page.text
