@@ -134,7 +134,7 @@ async def test_a_snapshot_camera_added_with_the_cli_makes_events(
             done = await anyio.run_process([sys.executable, "-m", "shelfcam", *command], env=env)
             assert f"pulled from {url}" in done.stdout.decode()
             await until(lambda: "stock_changed" in event_types(db_url, "shelf"), limit_s=120)
-            assert event_types(db_url, "shelf")[:2] == ["interaction_detected", "stock_changed"]
+            assert {"interaction_detected", "stock_changed"} <= set(event_types(db_url, "shelf"))
             analysed_like_a_pushing_camera(db_url, "shelf")
             await until(lambda: pull_row(db_url, "shelf")["connected"] is True)
             assert pull_row(db_url, "shelf")["mode"] == "snapshot"
@@ -157,7 +157,7 @@ async def test_an_mjpeg_stream_makes_events_and_drops_what_it_does_not_need(
         async with serve(db_url, tmp_path) as rig:
             await add_pulled(db_url, "shelf", f"{base}{path}")
             await until(lambda: "stock_changed" in event_types(db_url, "shelf"), limit_s=120)
-            assert event_types(db_url, "shelf")[:2] == ["interaction_detected", "stock_changed"]
+            assert {"interaction_detected", "stock_changed"} <= set(event_types(db_url, "shelf"))
             analysed_like_a_pushing_camera(db_url, "shelf")
             assert pull_row(db_url, "shelf")["mode"] == "stream"
             metrics = (await rig.client.get("/metrics")).text
