@@ -197,6 +197,14 @@ class Settings(BaseSettings):
         le=60_000,
         description="Interval the camera is told to use while an interaction is open.",
     )
+    pull_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="A pulled camera (docs/cameras.md) that does not answer, or stops "
+        "sending in the middle of a frame, for this long is disconnected and tried again "
+        "after a growing wait.",
+    )
     worker_concurrency: int = Field(
         default=4,
         ge=1,

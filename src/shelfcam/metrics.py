@@ -111,5 +111,31 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Pulled cameras (docs/cameras.md): counted by the process that pulls them.
+        self.pull_connected = Gauge(
+            "shelfcam_pull_connected",
+            "1 while the pulled camera answers with frames, 0 while it fails",
+            ["device"],
+            registry=self.registry,
+        )
+        self.pull_frames_per_minute = Gauge(
+            "shelfcam_pull_frames_per_minute",
+            "Frames taken from the pulled camera in the last minute",
+            ["device"],
+            registry=self.registry,
+        )
+        self.pull_dropped = Counter(
+            "shelfcam_pull_frames_dropped",
+            "Stream frames left out because the next frame was not due yet",
+            ["device"],
+            registry=self.registry,
+        )
+        self.pull_failures = Counter(
+            "shelfcam_pull_failures",
+            "Failed pulls (connection, timeout, HTTP status, not a JPEG), by reason",
+            ["device", "reason"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))

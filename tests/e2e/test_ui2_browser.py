@@ -99,7 +99,10 @@ def test_add_a_camera_draw_its_rois_over_a_snapshot_and_save(
         # The ROI editor: ask the camera for a snapshot; it becomes the picture.
         card.get_by_role("link", name="Edit ROIs").click()
         expect(page).to_have_url(f"{base}/devices/pantry/roi")
-        expect(page.get_by_text("no picture yet")).to_be_visible()
+        # no snapshot yet: the editor shows the camera's newest frame (latest.jpg)
+        expect(page.locator("img[data-roi-image]")).to_have_attribute(
+            "src", "/api/v1/devices/pantry/latest.jpg"
+        )
         page.get_by_role("button", name="Ask the camera for a snapshot").click()
         expect(page.locator("#snapshot-wait")).to_be_visible()
         # The camera's next frame is told to send the snapshot; the one after is kept.

@@ -48,6 +48,7 @@ def test_api_conforms_to_its_schema(db_url: str, tmp_path: Path) -> None:
             "/api/v1/devices/{device_id}/revoke",
             "/api/v1/devices/{device_id}/snapshot",
             "/api/v1/devices/{device_id}/mark-empty",
+            "/api/v1/devices/{device_id}/latest.jpg",
             "/api/v1/devices/{device_id}/tuning/preview",
             "/api/v1/stats/events-per-day",
             "/images/{event_id}/{role}",

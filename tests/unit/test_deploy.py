@@ -36,6 +36,7 @@ def test_the_units_exist() -> None:
         "shelfcam.service",
         "shelfcam-api.service",
         "shelfcam-worker@.service",
+        "shelfcam-puller.service",
         "shelfcam-retention.service",
         "shelfcam-retention.timer",
         "shelfcam.env.example",

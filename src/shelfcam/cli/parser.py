@@ -25,7 +25,14 @@ from shelfcam.cli.devices import (
 from shelfcam.cli.frames import cmd_frames_migrate
 from shelfcam.cli.outputs import cmd_outputs_test
 from shelfcam.cli.records import cmd_eval, cmd_events, cmd_replay, cmd_retention_run
-from shelfcam.cli.running import cmd_db_url, cmd_demo, cmd_migrate, cmd_serve, cmd_worker
+from shelfcam.cli.running import (
+    cmd_db_url,
+    cmd_demo,
+    cmd_migrate,
+    cmd_puller,
+    cmd_serve,
+    cmd_worker,
+)
 from shelfcam.vision import polygons
 
 
@@ -47,6 +54,21 @@ def _add(
     parser = _group(sub, name, help_text, example)
     parser.set_defaults(handler=handler, command_name=name)
     return parser
+
+
+def _pull_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pull-url",
+        metavar="URL",
+        help="pull the camera instead of it pushing: a snapshot URL (http://cam/capture) or "
+        "an MJPEG stream (http://cam:81/stream); user:password@ for Basic or Digest auth",
+    )
+    parser.add_argument(
+        "--pull-interval-ms",
+        type=int,
+        metavar="N",
+        help="ms between frames when idle (default SHELFCAM_IDLE_INTERVAL_MS; 50-3600000)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_worker,
         "Run an analysis worker (any number, on any machine).",
         "SHELFCAM_DATABASE_URL=postgresql://pi@db/shelfcam shelfcam worker",
+    )
+    _add(
+        sub,
+        "puller",
+        cmd_puller,
+        "Pull the cameras that do not push (one process pulls at a time; others stand by).",
+        "SHELFCAM_DATABASE_URL=postgresql://pi@db/shelfcam shelfcam puller",
     )
     _add(sub, "migrate", cmd_migrate, "Bring the database schema up to date.", "shelfcam migrate")
     _add(
@@ -120,16 +149,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the stock is: 'x,y x,y x,y ...' in 0..1 (default: all)",
     )
     add.add_argument("--json", action="store_true", help='print {"device_id", "token"}')
+    _pull_arguments(add)
     dset = _add(
         dev_sub,
         "set",
         cmd_device_set,
-        "Change a camera's ROIs (a new roi_version).",
-        "shelfcam device set pantry --inventory-roi '0.1,0.3 0.9,0.3 0.9,0.9 0.1,0.9'",
+        "Change a camera's ROIs (a new roi_version), or where it is pulled from.",
+        "shelfcam device set pantry --inventory-roi '0.1,0.3 0.9,0.3 0.9,0.9 0.1,0.9'\n"
+        "  shelfcam device set pantry --pull-url http://192.168.1.50:81/stream",
     )
     dset.add_argument("name")
     dset.add_argument("--interaction-roi", metavar="POLY")
     dset.add_argument("--inventory-roi", metavar="POLY")
+    _pull_arguments(dset)
+    dset.add_argument(
+        "--no-pull", action="store_true", help="stop pulling the camera (it may push instead)"
+    )
     dlist = _add(dev_sub, "list", cmd_device_list, "List cameras.", "shelfcam device list --json")
     dlist.add_argument("--json", action="store_true", help="one JSON object per line")
     drotate = _add(

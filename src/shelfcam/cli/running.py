@@ -1,5 +1,5 @@
-"""The long-running commands and the database ones: serve, api, worker, demo, migrate,
-db url."""
+"""The long-running commands and the database ones: serve, api, worker, puller, demo,
+migrate, db url."""
 
 from __future__ import annotations
 
@@ -27,6 +27,15 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     with runtime.database(settings) as url:
         migrate(url)
         asyncio.run(run_worker(settings, url))
+    return 0
+
+
+def cmd_puller(args: argparse.Namespace, settings: Settings) -> int:
+    from shelfcam.pull.runner import run_puller
+
+    with runtime.database(settings) as url:
+        migrate(url)
+        asyncio.run(run_puller(settings, url))
     return 0
 
 

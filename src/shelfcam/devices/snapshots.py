@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Backdrop:
-    kind: Literal["snapshot", "event"]
+    kind: Literal["snapshot", "event", "latest"]
     url: str
     taken_at: datetime
     capture_id: uuid.UUID | None = None

@@ -45,6 +45,7 @@ from shelfcam.frames.store import FrameStore
 from shelfcam.ingest.auth import DeviceAuth
 from shelfcam.ingest.directives import Directive, directive
 from shelfcam.ingest.jpeg import JpegInfo
+from shelfcam.ingest.latest import LatestFrames
 from shelfcam.ingest.metadata import FrameMeta
 from shelfcam.ingest.ratelimit import RateLimiter
 from shelfcam.ingest.wakeup import QueueWaker
@@ -100,6 +101,8 @@ class Ingestor:
         self.guard_kick: asyncio.Task[bool] | None = None
         """The latest background request for a disk-guard pass (tests await it)."""
         self.waker = QueueWaker(pool, jobqueue.ANALYSIS_QUEUE)
+        self.latest = LatestFrames()
+        """Each camera's newest frame this process took (latest.jpg; memory only)."""
 
     def admit(self, device_id: str) -> None:
         """Refuse early (before reading the body) on rate limit or a full disk."""
@@ -213,6 +216,8 @@ class Ingestor:
             raise
         if result.duplicate:
             await store_call(self.store, self._discard, frame.uri)
+        else:
+            self.latest.keep(device_id, jpeg, received_at)
         return result
 
     def _discard(self, uri: str) -> None:

@@ -17,6 +17,7 @@ from shelfcam.frames.routing import open_frame_store
 from shelfcam.ingest.service import Ingestor
 from shelfcam.metrics import Metrics
 from shelfcam.outputs.delivery import running_outputs
+from shelfcam.pull.runner import running_puller
 from shelfcam.web import errors, health, ingest, ui
 from shelfcam.web.context import AppContext
 
@@ -48,6 +49,9 @@ def create_app(settings: Settings, database_url: str, *, with_worker: bool = Fal
                     context.outputs = await stack.enter_async_context(
                         running_outputs(settings, pool, context.store, context.metrics)
                     )
+                    context.puller = await stack.enter_async_context(
+                        running_puller(settings, pool, context.ingestor, context.metrics)
+                    )
                 yield
         finally:
             if context.ingestor is not None:
@@ -55,6 +59,7 @@ def create_app(settings: Settings, database_url: str, *, with_worker: bool = Fal
             context.ingestor = None
             context.worker = None
             context.outputs = None
+            context.puller = None
             await pool.close()
             context.pool = None
             log.info("action=api_stopped")

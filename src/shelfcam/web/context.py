@@ -13,6 +13,7 @@ from shelfcam.frames.store import FrameStore
 from shelfcam.ingest.service import Ingestor
 from shelfcam.metrics import Metrics
 from shelfcam.outputs.delivery import OutputsRunner
+from shelfcam.pull.runner import PullRunner
 from shelfcam.tuning.evidence import RescoreCache
 
 
@@ -28,6 +29,8 @@ class AppContext:
     """The analysis worker running in this process (``shelfcam serve``), for /healthz."""
     outputs: OutputsRunner | None = None
     """The deliverer of this process (``shelfcam serve`` with an output configured)."""
+    puller: PullRunner | None = None
+    """The puller of this process (``shelfcam serve``): pulls while it holds the lock."""
     rescore_cache: RescoreCache = field(default_factory=RescoreCache)
     """Rescored event frames for the tuning preview, per (event, roi_version)."""
 

@@ -13,6 +13,11 @@ With outputs configured it also reports each one's state (``outputs``: connected
 failing, backlog, the last delivery's age, the last error, how many were dropped) and
 whether this process delivers them (``deliverer``); an output that is down does not make
 shelfcam unhealthy: its events wait in the outbox (docs/integrations.md).
+
+With pulled cameras it reports each one's state as the puller last saw it (``pulls``:
+connected, failing or waiting, the mode, frames per minute, the last error; never the
+URL) and whether this process pulls them (``puller``); a camera that is away does not
+make shelfcam unhealthy either (docs/cameras.md).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from psycopg_pool import PoolTimeout
 from shelfcam.analysis.tasks import WorkerRunner
 from shelfcam.db import jobs
 from shelfcam.db.connect import RETRY_AFTER_S
+from shelfcam.devices import pulls
 from shelfcam.metrics import PROMETHEUS_CONTENT_TYPE
 from shelfcam.outputs import status as output_status
 from shelfcam.outputs.setup import configured
@@ -72,6 +78,7 @@ async def healthz(context: Annotated[AppContext, Depends(get_context)]) -> JSONR
             if worker is not None and worker.worker_id is not None:
                 heartbeat_age = await jobs.worker_heartbeat_age(conn, worker.worker_id)
             states = await output_status.states(conn, outputs) if outputs else []
+            pulled = await pulls.states(conn)
     except (psycopg.Error, PoolTimeout, OSError):
         body["database"] = "unreachable"
         return _unavailable(body, ["the database is unreachable"])
@@ -101,6 +108,12 @@ async def healthz(context: Annotated[AppContext, Depends(get_context)]) -> JSONR
         body["outputs"] = {state.name: state.health(now) for state in states}
         runner = context.outputs
         body["deliverer"] = "not in this process" if runner is None else runner.role
+    if pulled or context.puller is not None:
+        body["pulls"] = {
+            name: {k: v for k, v in state.as_json().items() if k != "url"}
+            for name, state in pulled.items()
+        }
+        body["puller"] = "not in this process" if context.puller is None else context.puller.role
     if problems:
         return _unavailable(body, problems)
     return JSONResponse(body)

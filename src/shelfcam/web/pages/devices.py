@@ -13,8 +13,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from shelfcam import devices
 from shelfcam.accounts import admins
-from shelfcam.devices import overview, references
-from shelfcam.errors import NotFound, ShelfcamError
+from shelfcam.devices import overview, pulls, references
+from shelfcam.errors import InvalidInput, NotFound, ShelfcamError
 from shelfcam.outputs import status as output_status
 from shelfcam.outputs.setup import configured
 from shelfcam.vocabulary import DEVICE_ID_PATTERN
@@ -29,6 +29,7 @@ Context = Annotated[AppContext, Depends(get_context)]
 PageSession = Annotated[admins.Session, Depends(require_page_session)]
 PostSession = Annotated[admins.Session, Depends(require_csrf)]
 DeviceName = Annotated[str, Form(max_length=63)]
+PullUrlField = Annotated[str, Form(max_length=2048)]
 
 # What a redirect after a change says (by code, so no text travels in the URL).
 MESSAGES = {
@@ -37,6 +38,8 @@ MESSAGES = {
     "privacy_off": "Stored frames are no longer blurred.",
     "revoked": "The device's token is revoked: its uploads are refused from now on.",
     "already_revoked": "The device was already revoked.",
+    "pulled": "The camera is now pulled from its URL (by shelfcam serve or shelfcam puller).",
+    "unpulled": "The camera is no longer pulled.",
 }
 
 
@@ -58,9 +61,11 @@ async def _devices_page(
     async with context.require_pool().connection() as conn:
         statuses = await overview.all_statuses(conn, now)
         outputs = await output_status.states(conn, configured(context.settings))
+        pulled = await pulls.states(conn)
     values: dict[str, Any] = {
         "session": session,
         "statuses": statuses,
+        "pulls": pulled,
         "outputs": outputs,
         "message": message,
         "error": error,
@@ -89,11 +94,18 @@ async def devices_page(
 
 @router.post("/devices")
 async def add_device(
-    request: Request, context: Context, session: PostSession, name: DeviceName = ""
+    request: Request,
+    context: Context,
+    session: PostSession,
+    name: DeviceName = "",
+    pull_url: PullUrlField = "",
 ) -> Response:
     try:
-        async with context.require_pool().connection() as conn:
+        async with context.require_pool().connection() as conn, conn.transaction():
             new = await devices.add_device(conn, name.strip())
+            if pull_url.strip():
+                shown = await pulls.set_pull(conn, new.device_id, pull_url)
+                log.info("action=device_pulled device=%s url=%s", new.device_id, shown)
     except ShelfcamError as err:
         return await _devices_page(
             request, context, session, error=err.detail, status_code=err.status, new_name=name
@@ -200,3 +212,41 @@ async def privacy(
         session.username,
     )
     return _done(device_id, "privacy_on" if blur else "privacy_off")
+
+
+@router.post("/devices/{device_id}/pull")
+async def set_pull(
+    request: Request,
+    context: Context,
+    session: PostSession,
+    device_id: str,
+    pull_url: PullUrlField = "",
+    pull_interval_ms: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Pull the camera from the URL given (an empty URL stops pulling it)."""
+    try:
+        async with context.require_pool().connection() as conn:
+            await devices.get_device(conn, device_id)
+            if not pull_url.strip():
+                await pulls.clear_pull(conn, device_id)
+                log.info("action=device_unpulled device=%s user=%s", device_id, session.username)
+                return _done(device_id, "unpulled")
+            interval = _interval(pull_interval_ms)
+            shown = await pulls.set_pull(conn, device_id, pull_url, interval)
+    except NotFound as err:
+        return not_found_page(request, session, err)
+    except ShelfcamError as err:
+        return await _devices_page(
+            request, context, session, error=f"{device_id}: {err.detail}", status_code=err.status
+        )
+    log.info("action=device_pulled device=%s url=%s user=%s", device_id, shown, session.username)
+    return _done(device_id, "pulled")
+
+
+def _interval(text: str) -> int | None:
+    if not text.strip():
+        return None
+    try:
+        return int(text.strip())
+    except ValueError as err:
+        raise InvalidInput("the pull interval must be a whole number of milliseconds") from err

@@ -62,6 +62,10 @@ async def _editor(
     except NotFound as err:
         return not_found_page(request, session, err)
     device = status.device
+    latest = context.ingestor.latest.get(device_id) if context.ingestor else None
+    if backdrop is None and latest is not None:  # no snapshot yet: the newest frame
+        url = f"/api/v1/devices/{device_id}/latest.jpg"
+        backdrop = snapshots.Backdrop("latest", url, latest.received_at)
     requested = status.snapshot_requested_at
     values: dict[str, Any] = {
         "session": session,
