@@ -36,12 +36,6 @@ async def notify_devices_changed(conn: Conn) -> None:
     await conn.execute("SELECT pg_notify(%s, 'devices')", (CHANNEL,))
 
 
-async def try_leader_lock(conn: Conn) -> bool:
-    cur = await conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (LEADER_LOCK,))
-    row = await cur.fetchone()
-    return bool(row and row["got"])
-
-
 async def listen(conn: Conn) -> None:
     await conn.execute(f"LISTEN {CHANNEL}")
 

@@ -96,11 +96,5 @@ async def report(
     )
 
 
-async def try_puller_lock(conn: Conn) -> bool:
-    cur = await conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (PULLER_LOCK,))
-    row = await cur.fetchone()
-    return bool(row and row["got"])
-
-
 async def listen(conn: Conn) -> None:
     await conn.execute(f"LISTEN {CHANNEL}")

@@ -24,15 +24,14 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 import anyio.to_thread
 import psycopg
-from psycopg.rows import dict_row
 
 from shelfcam.activity import timeline
 from shelfcam.config import Settings
 from shelfcam.db import outputs as queries
+from shelfcam.db.leadership import Leadership, Role
 from shelfcam.db.types import Conn, Pool, Row
 from shelfcam.errors import NotFound
 from shelfcam.frames.store import FrameStore
@@ -47,15 +46,12 @@ from shelfcam.web.schemas import event_out
 
 log = logging.getLogger(__name__)
 
-STANDBY_RETRY_S = 5.0
 HEARTBEAT_S = 10.0
 BATCH = 100
 PRUNE_EVERY_S = 60.0
 FIRST_WAIT_S = 1.0
 MAX_WAIT_S = 300.0
 LOGGED_EVENTS = 10
-
-Role = Literal["starting", "active", "standby"]
 
 
 def retry_wait(attempts: int) -> float:
@@ -185,7 +181,7 @@ class OutputsRunner:
         self.store = store
         self.metrics = metrics
         self.specs = setup.configured(settings)
-        self.role: Role = "starting"
+        self.leadership = Leadership(pool, "deliverer", queries.LEADER_LOCK)
         self.lanes: dict[str, Lane] = {}
         self.supervised = Supervised("outputs", self.run_once)
 
@@ -193,28 +189,21 @@ class OutputsRunner:
     def status(self) -> PartStatus:
         return self.supervised.status
 
+    @property
+    def role(self) -> Role:
+        return self.leadership.role
+
     async def run_once(self) -> None:
-        conninfo = self.pool.conninfo
-        if not isinstance(conninfo, str):
-            raise TypeError("the deliverer needs a pool opened with a connection string")
         try:
-            conn: Conn = await psycopg.AsyncConnection.connect(
-                conninfo, autocommit=True, row_factory=dict_row
-            )
-            async with conn:
+            async with self.leadership.held() as conn:
                 await self._lead(conn)
         except BaseExceptionGroup as group:  # the first failure says what went wrong
             first = group.exceptions[0]
             raise first from group
         finally:
-            self.role = "starting"
             self.lanes = {}
 
     async def _lead(self, conn: Conn) -> None:
-        while not await queries.try_leader_lock(conn):
-            self.role = "standby"
-            await asyncio.sleep(STANDBY_RETRY_S)  # another process delivers: ask again
-        self.role = "active"
         await queries.listen(conn)
         async with self.pool.connection() as work:
             for row in await queries.drop_unconfigured(work, [s.name for s in self.specs]):

@@ -14,14 +14,11 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
-from typing import Literal
-
-import psycopg
-from psycopg.rows import dict_row
 
 from shelfcam.config import Settings
 from shelfcam.db import pulls as queries
 from shelfcam.db.connect import open_pool
+from shelfcam.db.leadership import Leadership, Role
 from shelfcam.db.types import Conn, Pool
 from shelfcam.frames.routing import open_frame_store
 from shelfcam.ingest.service import Ingestor
@@ -31,12 +28,9 @@ from shelfcam.supervisor import PartStatus, Supervised
 
 log = logging.getLogger(__name__)
 
-STANDBY_RETRY_S = 5.0
 RELOAD_S = 10.0
 STOP_REPORT_S = 2.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-Role = Literal["starting", "active", "standby"]
 
 
 class PullRunner:
@@ -47,7 +41,7 @@ class PullRunner:
         self.pool = pool
         self.ingestor = ingestor
         self.metrics = metrics
-        self.role: Role = "starting"
+        self.leadership = Leadership(pool, "puller", queries.PULLER_LOCK)
         self.cameras: dict[str, tuple[CameraPuller, asyncio.Task[None]]] = {}
         self.supervised = Supervised("puller", self.run_once)
 
@@ -55,25 +49,18 @@ class PullRunner:
     def status(self) -> PartStatus:
         return self.supervised.status
 
+    @property
+    def role(self) -> Role:
+        return self.leadership.role
+
     async def run_once(self) -> None:
-        conninfo = self.pool.conninfo
-        if not isinstance(conninfo, str):
-            raise TypeError("the puller needs a pool opened with a connection string")
         try:
-            conn: Conn = await psycopg.AsyncConnection.connect(
-                conninfo, autocommit=True, row_factory=dict_row
-            )
-            async with conn:
+            async with self.leadership.held() as conn:
                 await self._lead(conn)
         finally:
-            self.role = "starting"
             await self._stop_all()
 
     async def _lead(self, conn: Conn) -> None:
-        while not await queries.try_puller_lock(conn):
-            self.role = "standby"
-            await asyncio.sleep(STANDBY_RETRY_S)  # another process pulls: ask again
-        self.role = "active"
         await queries.listen(conn)
         log.info("action=puller_active")
         while True:
